@@ -10,27 +10,30 @@
 
 namespace m3 {
 
+// Tokens per page: the model's MSA block size (128 when it has no sparse layers).
+int kv_page_size(const ModelConfig &config);
+
 class KvCache {
- public:
-  KvCache(const ModelConfig& config, int32_t num_pages);
+public:
+  KvCache(const ModelConfig &config, int32_t num_pages);
 
   int32_t num_pages() const { return num_pages_; }
   int block_size() const { return block_size_; }
   int64_t bytes() const;
 
   // [num_kv_heads, block_size, head_dim] for (layer, page).
-  float* keys(int layer, int32_t page);
-  float* values(int layer, int32_t page);
+  float *keys(int layer, int32_t page);
+  float *values(int layer, int32_t page);
   // [block_size, index_head_dim] for (layer, page); sparse layers only.
-  float* index_keys(int layer, int32_t page);
+  float *index_keys(int layer, int32_t page);
 
- private:
+private:
   int32_t num_pages_;
   int block_size_;
   int num_kv_heads_;
   int head_dim_;
   int index_head_dim_;
-  std::vector<std::vector<float>> keys_, values_, index_keys_;  // [layer][page * page_elems]
+  std::vector<std::vector<float>> keys_, values_, index_keys_; // [layer][page * page_elems]
 };
 
-}  // namespace m3
+} // namespace m3

@@ -1,0 +1,27 @@
+#pragma once
+// Single-sequence drivers over the Model interface, used by `m3 logits`, `m3 generate`, tests
+// and benchmarks: one prefill step, then one token per step through the same paged cache.
+#include <cstdint>
+#include <vector>
+
+#include "model/model.h"
+
+namespace m3 {
+
+// A page table for num_blocks blocks over pages 0..num_blocks-1 in a fixed scrambled order, so
+// callers exercise non-contiguous paging.
+std::vector<int32_t> scrambled_page_table(int32_t num_blocks);
+
+// Logits [ids.size(), vocab] of every position. The first `prefill` tokens (all of them when
+// prefill <= 0 or >= ids.size()) go through one forward step, the rest one per step.
+std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids, int32_t prefill);
+
+// Greedy continuation: the prompt in one step, then one token per step. Stops after
+// max_new_tokens, or after emitting eos_token_id when stop_at_eos (and the config has one).
+std::vector<int32_t> greedy_generate(Model &model, const std::vector<int32_t> &prompt,
+                                     int32_t max_new_tokens, bool stop_at_eos);
+
+// Checks ids are non-empty and inside the model's vocabulary; throws m3::Error otherwise.
+void validate_token_ids(const ModelConfig &config, const std::vector<int32_t> &ids);
+
+} // namespace m3
