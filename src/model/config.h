@@ -54,6 +54,12 @@ struct ModelConfig {
 
   int queries_per_kv() const { return num_heads / num_kv_heads; }
   bool has_sparse_layers() const;
+  // BF16 bytes the KV cache holds per token: K and V in every layer plus the index key in sparse
+  // layers (MiniMax-M3: 137,472).
+  int64_t kv_bytes_per_token() const;
+  // Parameters of the text model implied by the config (embeddings, every layer, final norm,
+  // untied LM head); the vision tower is not part of ModelConfig.
+  int64_t parameter_count() const;
 };
 
 // Reads <dir>/config.json (a VL config's text_config is used when present), fills defaults,
