@@ -195,6 +195,9 @@ TEST(Engine, CancelReleasesPagesAndStopTokensFinish) {
   Engine engine(model, EngineConfig{4096, 0, 4, 64, false});
   auto submitted = engine.submit(greedy(random_prompt(rng, 9), 4000));
   ASSERT_TRUE(submitted.stream->pop(std::chrono::seconds(10)).has_value());
+  // Stats are refreshed at the end of each step, just after the token was pushed.
+  for (int i = 0; i < 100 && engine.stats().num_pages_in_use == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   EXPECT_GT(engine.stats().num_pages_in_use, 0);
   engine.cancel(submitted.id);
   Collected rest = collect(*submitted.stream);
