@@ -1,6 +1,7 @@
 #include "model/sequence_runner.h"
 
 #include <algorithm>
+#include <chrono>
 #include <numeric>
 #include <random>
 #include <string>
@@ -10,6 +11,11 @@
 namespace m3 {
 
 namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_between(Clock::time_point begin, Clock::time_point end) {
+  return std::chrono::duration<double>(end - begin).count();
+}
 
 // One sequence's cache: enough scrambled pages for capacity tokens.
 struct SequenceCache {
@@ -51,18 +57,24 @@ void validate_token_ids(const ModelConfig &config, const std::vector<int32_t> &i
                 " is outside the vocabulary (size " + std::to_string(config.vocab_size) + ")");
 }
 
-std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids, int32_t prefill) {
+std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids, int32_t prefill,
+                                   SequenceTiming *timing) {
   validate_token_ids(model.config(), ids);
   const int32_t total = int32_t(ids.size());
   if (prefill <= 0 || prefill > total)
     prefill = total;
   SequenceCache sequence(model, total);
+  const auto start = Clock::now();
   std::vector<float> logits =
       sequence.step(model, std::vector<int32_t>(ids.begin(), ids.begin() + prefill), 0, true);
+  const auto prefill_done = Clock::now();
   for (int32_t position = prefill; position < total; ++position) {
     const std::vector<float> row = sequence.step(model, {ids[position]}, position, true);
     logits.insert(logits.end(), row.begin(), row.end());
   }
+  if (timing)
+    *timing = {prefill, seconds_between(start, prefill_done), total - prefill,
+               seconds_between(prefill_done, Clock::now())};
   return logits;
 }
 

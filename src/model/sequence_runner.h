@@ -12,9 +12,18 @@ namespace m3 {
 // callers exercise non-contiguous paging.
 std::vector<int32_t> scrambled_page_table(int32_t num_blocks);
 
+// Wall-clock split of a sequence_logits run (for `m3 logits` and benchmarks).
+struct SequenceTiming {
+  int32_t prefill_tokens = 0;
+  double prefill_seconds = 0;
+  int32_t decode_tokens = 0;
+  double decode_seconds = 0;
+};
+
 // Logits [ids.size(), vocab] of every position. The first `prefill` tokens (all of them when
 // prefill <= 0 or >= ids.size()) go through one forward step, the rest one per step.
-std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids, int32_t prefill);
+std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids, int32_t prefill,
+                                   SequenceTiming *timing = nullptr);
 
 // Greedy continuation: the prompt in one step, then one token per step. Stops after
 // max_new_tokens, or after emitting eos_token_id when stop_at_eos (and the config has one).
