@@ -523,6 +523,25 @@ def cross_check(directory, fx, ref, device):
         log(f"  cross-check: HF cannot load {fx.name} directly: {error!r}")
 
 
+def compare_with(out_root, committed_root):
+    """How regenerated fixtures differ from a committed set (same seeds: same weights and ids)."""
+    for name in sorted(os.listdir(out_root)):
+        new, old = os.path.join(out_root, name), os.path.join(committed_root, name)
+        if not os.path.isdir(old):
+            log(f"compare {name}: not in {committed_root}")
+            continue
+        differing = [f for f in sorted(os.listdir(new)) if f not in ("logits.f32", "meta.json") and (
+            not os.path.exists(os.path.join(old, f)) or
+            open(os.path.join(new, f), "rb").read() != open(os.path.join(old, f), "rb").read())]
+        a = np.fromfile(os.path.join(new, "logits.f32"), dtype="<f4")
+        b = np.fromfile(os.path.join(old, "logits.f32"), dtype="<f4")
+        rel = "shape differs"
+        if a.shape == b.shape:
+            t = len(open(os.path.join(new, "ids.txt")).read().split())
+            rel = parity(b.reshape(t, -1), a.reshape(t, -1))
+        log(f"compare {name}: logits (max|diff|/std, same argmax) {rel}; other files differing: {differing}")
+
+
 def generate(out_root, device, introspect_tar):
     introspect(introspect_tar)
     os.makedirs(out_root, exist_ok=True)
@@ -638,6 +657,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="tests/fixtures", help="fixture root to (re)write")
     parser.add_argument("--introspect", help="also write the installed transformers sources to this .tar.gz")
+    parser.add_argument("--compare", metavar="DIR", help="after generating, diff against this fixture root")
     parser.add_argument("--verify", metavar="M3_BINARY", help="parity of M3_BINARY on fresh random models")
     parser.add_argument("--count", type=int, default=6)
     parser.add_argument("--seed", type=int, default=20261130)
@@ -650,6 +670,8 @@ def main():
     if args.verify:
         sys.exit(0 if verify(os.path.abspath(args.verify), args.count, args.seed, args.report, device) else 1)
     generate(args.out, device, args.introspect)
+    if args.compare:
+        compare_with(args.out, args.compare)
 
 
 if __name__ == "__main__":
