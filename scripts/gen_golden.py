@@ -143,6 +143,7 @@ def use_eager_experts(model):
 
 def from_pretrained(cls, directory, device):
     kwargs = dict(dtype=torch.float32, attn_implementation="eager", output_loading_info=True)
+    torch.manual_seed(0)  # the (unused) vision tower is initialised at random: keep it reproducible
     model, info = cls.from_pretrained(directory, **kwargs)
     use_eager_experts(model)
     return model.to(device).eval(), info
