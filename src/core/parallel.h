@@ -40,4 +40,17 @@ class ThreadPool {
 // The process-wide pool used by CPU kernels (sized to the hardware, created on first use).
 ThreadPool& default_thread_pool();
 
+// default_thread_pool().parallel_for when the loop is big enough to gain from splitting; work is
+// a rough count of its multiply-adds. Small loops run inline on the caller's thread, because
+// waking the workers costs more than they save (and far more on a loaded machine).
+inline void parallel_for_if_worth(int64_t count, int64_t work,
+                                  const std::function<void(int64_t, int64_t)>& body) {
+  constexpr int64_t kMinParallelWork = int64_t(1) << 17;
+  if (work < kMinParallelWork) {
+    if (count > 0) body(0, count);
+    return;
+  }
+  default_thread_pool().parallel_for(count, body);
+}
+
 }  // namespace m3

@@ -32,7 +32,7 @@ constexpr int64_t kRowTile = 8;
 void matmul(const float *x, int64_t rows, const Weight &weight, float *y) {
   const int64_t n = weight.rows, k = weight.cols;
   const int64_t num_tiles = (n + kRowTile - 1) / kRowTile;
-  default_thread_pool().parallel_for(num_tiles, [&](int64_t tile_begin, int64_t tile_end) {
+  parallel_for_if_worth(num_tiles, rows * n * k, [&](int64_t tile_begin, int64_t tile_end) {
     std::vector<float> tile(kRowTile * k);
     for (int64_t t = tile_begin; t < tile_end; ++t) {
       const int64_t first = t * kRowTile, count = std::min(kRowTile, n - first);

@@ -75,7 +75,8 @@ void select_blocks(const PagedKv &kv, const float *index_q, int32_t position, in
 
 void msa_select(const PagedKv &kv, const MsaSelectParams &params) {
   const int64_t num_tasks = int64_t(params.num_queries) * params.num_index_heads;
-  default_thread_pool().parallel_for(num_tasks, [&](int64_t begin, int64_t end) {
+  const int64_t work = num_tasks * kv.kv_len * kv.index_head_dim;
+  parallel_for_if_worth(num_tasks, work, [&](int64_t begin, int64_t end) {
     std::vector<float> block_scores;
     std::vector<int32_t> order;
     for (int64_t task = begin; task < end; ++task) {
@@ -153,7 +154,8 @@ void attend_one(const PagedKv &kv, const AttentionParams &params, int64_t query,
 
 void paged_attention(const PagedKv &kv, const AttentionParams &params) {
   const int64_t num_tasks = int64_t(params.num_queries) * params.num_heads;
-  default_thread_pool().parallel_for(num_tasks, [&](int64_t begin, int64_t end) {
+  const int64_t work = num_tasks * kv.kv_len * kv.head_dim * 2;
+  parallel_for_if_worth(num_tasks, work, [&](int64_t begin, int64_t end) {
     std::vector<float> scores;
     std::vector<int32_t> keys;
     for (int64_t task = begin; task < end; ++task)
