@@ -1,0 +1,310 @@
+#!/usr/bin/env python3
+"""MSA kernel benchmark on one GPU: our CUDA kernels (through libm3_kernels_capi.so) against
+dense attention through PyTorch SDPA (cuDNN and FlashAttention backends) on the same inputs, in
+one process, with ceilings (device copy, bf16 GEMM) measured in the same run.
+
+Decode: CUDA graphs of CALLS calls, inputs rotated over disjoint page sets so the bytes touched
+between reuses exceed 2x L2; median per call over timed replays, with CV. Prefill: eager, events,
+median of runs. M3 shape: 64 q heads, 4 KV heads, d 128, 4 index heads, page 128, top-16.
+
+usage: bench_msa.py LIB [--quick] [--out FILE]
+"""
+import argparse
+import ctypes
+import math
+import statistics
+import sys
+
+import torch
+import torch.nn.functional as F
+
+HQ, HKV, D, BLOCK, TOPK = 64, 4, 128, 128, 16
+CALLS, WARMUP_REPLAYS, TIMED_REPLAYS = 120, 5, 20
+L2_ROTATION_BYTES = 240 << 20
+
+
+class Kernels:
+    def __init__(self, path):
+        self.lib = ctypes.CDLL(path)
+        self.lib.m3k_last_error.restype = ctypes.c_char_p
+
+    def call(self, name, *args):
+        if getattr(self.lib, name)(*args) != 0:
+            raise RuntimeError(f"{name}: {self.lib.m3k_last_error().decode()}")
+
+
+def ptr(t):
+    return ctypes.c_void_p(t.data_ptr()) if t is not None else ctypes.c_void_p(0)
+
+
+def stream():
+    return ctypes.c_void_p(torch.cuda.current_stream().cuda_stream)
+
+
+class Batch:
+    """One rotation slot: a plan over its own pages plus its own q/index-q/outputs."""
+
+    def __init__(self, k, seqs, pages, fp8, pool):
+        self.k, self.pool, self.fp8 = k, pool, fp8
+        self.rows = sum(q for q, _ in seqs)
+        stride = max(math.ceil(l / BLOCK) for _, l in seqs)
+        table = torch.zeros(len(seqs), stride, dtype=torch.int32)
+        at = 0
+        for s, (_, l) in enumerate(seqs):
+            nb = math.ceil(l / BLOCK)
+            table[s, :nb] = pages[at:at + nb]
+            at += nb
+        arr = (ctypes.c_int * len(seqs))
+        self.plan = ctypes.c_void_p()
+        k.call("m3k_plan_create", len(seqs), arr(*[q for q, _ in seqs]), arr(*[l for _, l in seqs]),
+               table.contiguous().numpy().ctypes.data_as(ctypes.POINTER(ctypes.c_int)), stride, HKV,
+               stream(), ctypes.byref(self.plan))
+        self.q = torch.randn(self.rows, HQ, D, device="cuda", dtype=torch.bfloat16)
+        self.iq = torch.randn(self.rows, HKV, D, device="cuda", dtype=torch.bfloat16)
+        self.sel = torch.empty(self.rows, HKV, TOPK, device="cuda", dtype=torch.int32)
+        self.out = torch.empty(self.rows, HQ, D, device="cuda", dtype=torch.bfloat16)
+
+    def score(self):
+        self.k.call("m3k_score_blocks", self.plan, ptr(self.pool["index"]), int(self.fp8), ptr(self.iq),
+                    stream())
+
+    def topk(self):
+        self.k.call("m3k_select_topk", self.plan, ptr(self.sel), stream())
+
+    def indexer(self):
+        self.score()
+        self.topk()
+
+    def sparse(self):
+        self.k.call("m3k_sparse_attention", self.plan, ptr(self.pool["k"]), ptr(self.pool["v"]),
+                    ptr(self.q), ptr(self.sel), ptr(self.out), ctypes.c_void_p(0), stream())
+
+    def layer(self):
+        self.indexer()
+        self.sparse()
+
+    def dense(self):
+        self.k.call("m3k_dense_attention", self.plan, ptr(self.pool["k"]), ptr(self.pool["v"]),
+                    ptr(self.q), ptr(self.out), ctypes.c_void_p(0), stream())
+
+
+def make_pool(num_pages, fp8):
+    pool = {"k": torch.randn(num_pages, HKV, BLOCK, D, device="cuda", dtype=torch.bfloat16),
+            "v": torch.randn(num_pages, HKV, BLOCK, D, device="cuda", dtype=torch.bfloat16)}
+    index = torch.randn(num_pages, BLOCK, D, device="cuda", dtype=torch.bfloat16)
+    pool["index"] = index.to(torch.float8_e4m3fn) if fp8 else index
+    return pool
+
+
+def make_slots(k, seqs, fp8, touched_bytes, max_slots=64):
+    slots = max(1, min(max_slots, math.ceil(L2_ROTATION_BYTES / max(1, touched_bytes))))
+    blocks = sum(math.ceil(l / BLOCK) for _, l in seqs)
+    pool = make_pool(slots * blocks, fp8)
+    pages = torch.randperm(slots * blocks, dtype=torch.int32)
+    return [Batch(k, seqs, pages[i * blocks:(i + 1) * blocks], fp8, pool) for i in range(slots)]
+
+
+def graph_time_us(fn_per_slot):
+    """Median and CV (%) of the per-call time of a graph of CALLS calls cycling the slots."""
+    n = len(fn_per_slot)
+    for f in fn_per_slot:
+        f()
+    torch.cuda.synchronize()
+    g = torch.cuda.CUDAGraph()
+    s = torch.cuda.Stream()
+    with torch.cuda.stream(s):
+        with torch.cuda.graph(g, stream=s):
+            for i in range(CALLS):
+                fn_per_slot[i % n]()
+    for _ in range(WARMUP_REPLAYS):
+        g.replay()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(TIMED_REPLAYS):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        g.replay()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b) * 1000 / CALLS)
+    med = statistics.median(times)
+    return med, 100 * statistics.pstdev(times) / med
+
+
+def eager_time_ms(fn, runs=7, warmup=2):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(runs):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    med = statistics.median(times)
+    return med, 100 * statistics.pstdev(times) / med
+
+
+def ceilings():
+    x = torch.empty(1 << 31, dtype=torch.uint8, device="cuda")
+    y = torch.empty_like(x)
+    t, _ = eager_time_ms(lambda: y.copy_(x), runs=10)
+    copy_tbs = 2 * x.numel() / t / 1e9
+    del x, y
+    a = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    b = torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16)
+    t, _ = eager_time_ms(lambda: a @ b, runs=10)
+    return copy_tbs, 2 * 8192 ** 3 / t / 1e9
+
+
+BACKENDS = {"cudnn": torch.nn.attention.SDPBackend.CUDNN_ATTENTION,
+            "flash": torch.nn.attention.SDPBackend.FLASH_ATTENTION}
+
+
+def dense_sdpa_ms(q_len, kv_len, batch, causal, graph):
+    """Fastest of the cuDNN and flash SDPA backends (GQA), ms; None where neither runs."""
+    q = torch.randn(batch, HQ, q_len, D, device="cuda", dtype=torch.bfloat16)
+    kk = torch.randn(batch, HKV, kv_len, D, device="cuda", dtype=torch.bfloat16)
+    vv = torch.randn(batch, HKV, kv_len, D, device="cuda", dtype=torch.bfloat16)
+    best = {}
+    for name, backend in BACKENDS.items():
+        def run():
+            with torch.nn.attention.sdpa_kernel(backend):
+                return F.scaled_dot_product_attention(q, kk, vv, is_causal=causal, enable_gqa=True)
+        try:
+            if graph:
+                best[name] = graph_time_us([run])[0] / 1000
+            else:
+                best[name] = eager_time_ms(run, runs=3 if q_len * kv_len > 2 ** 33 else 7)[0]
+        except Exception as e:  # a backend that rejects the shape is reported as missing
+            print(f"    sdpa {name}: {str(e).splitlines()[0][:100]}", file=sys.stderr)
+    del q, kk, vv
+    torch.cuda.empty_cache()
+    return best
+
+
+def visible_sparse_keys(pos):
+    """Keys one query attends to under top-16 blocks: all when the context fits, else 15 full
+    historical blocks plus the visible part of the local block."""
+    return pos + 1 if pos // BLOCK < TOPK else (TOPK - 1) * BLOCK + pos % BLOCK + 1
+
+
+def fmt(x, digits=4):
+    return "—" if x is None else f"{x:.{digits}g}"
+
+
+def decode_rows(k, quick, copy_tbs):
+    rows = []
+    lengths = [8192, 32768, 131072, 524288, 1048576]
+    batches = [1, 8, 64]
+    for L in lengths:
+        for B in batches:
+            if B * L > 8 * 1048576 or (quick and B == 64):
+                continue
+            dense = dense_sdpa_ms(1, L, B, False, graph=True)
+            for fp8 in (False, True):
+                idx_bytes = B * L * (128 if fp8 else 256)
+                kv_bytes = B * HKV * min(TOPK, math.ceil(L / BLOCK)) * 2 * BLOCK * D * 2
+                slots = make_slots(k, [(1, L)] * B, fp8, idx_bytes + kv_bytes)
+                t_idx, cv_idx = graph_time_us([s.indexer for s in slots])
+                t_att, cv_att = graph_time_us([s.sparse for s in slots])
+                t_all, cv_all = graph_time_us([s.layer for s in slots])
+                t_dense_ours = graph_time_us([s.dense for s in slots])[0] if not fp8 else None
+                best_dense = min(dense.values()) * 1000 if dense else None
+                rows.append({
+                    "case": f"decode B={B} L={L // 1024}K", "index": "fp8" if fp8 else "bf16",
+                    "indexer_us": t_idx, "sparse_us": t_att, "total_us": t_all, "cv": max(cv_idx, cv_att, cv_all),
+                    "idx_tbs": idx_bytes / t_idx / 1e6, "att_tbs": kv_bytes / t_att / 1e6,
+                    "mbu_total": (idx_bytes + kv_bytes) / t_all / 1e6 / copy_tbs,
+                    "dense_sdpa_us": best_dense, "dense_ours_us": t_dense_ours,
+                    "speedup": best_dense / t_all if best_dense else None})
+                print(rows[-1], flush=True)
+                for s in slots:
+                    k.call("m3k_plan_destroy", s.plan)
+                del slots
+                torch.cuda.empty_cache()
+    return rows
+
+
+def prefill_rows(k, quick, gemm_tfs):
+    rows = []
+    cases = [(8192, 8192), (32768, 32768), (131072, 131072), (8192, 131072 + 8192)]
+    if not quick:
+        cases += [(8192, 524288 + 8192), (8192, 1048576 + 8192)]
+    for n, L in cases:
+        for fp8 in ((False, True) if n == L or L > 200000 else (False,)):
+            slot = make_slots(k, [(n, L)], fp8, 1 << 40)[0]
+            prefix = L - n
+            pairs_idx = sum(prefix + i + 1 for i in range(n))
+            pairs_att = sum(visible_sparse_keys(prefix + i) for i in range(n))
+            idx_flops = 2 * HKV * D * pairs_idx
+            att_flops = 4 * HQ * D * pairs_att
+            t_score, _ = eager_time_ms(slot.score)
+            t_topk, _ = eager_time_ms(slot.topk)
+            slot.indexer()
+            t_att, _ = eager_time_ms(slot.sparse)
+            t_all, cv = eager_time_ms(slot.layer)
+            dense = dense_sdpa_ms(n, L, 1, n == L, graph=False) if L <= 140000 else {}
+            t_dense_ours = eager_time_ms(slot.dense, runs=3)[0] if (L <= 140000 and not fp8) else None
+            best_dense = min(dense.values()) if dense else None
+            rows.append({
+                "case": f"prefill {n // 1024}K" + (f" on {prefix // 1024}K prefix" if prefix else ""),
+                "index": "fp8" if fp8 else "bf16", "score_ms": t_score, "topk_ms": t_topk,
+                "indexer_tfs": idx_flops / (t_score + t_topk) / 1e9, "sparse_ms": t_att,
+                "sparse_tfs": att_flops / t_att / 1e9, "total_ms": t_all, "cv": cv,
+                "dense_cudnn_ms": dense.get("cudnn"), "dense_flash_ms": dense.get("flash"),
+                "dense_ours_ms": t_dense_ours, "speedup": best_dense / t_all if best_dense else None})
+            print(rows[-1], flush=True)
+            k.call("m3k_plan_destroy", slot.plan)
+            del slot
+            torch.cuda.empty_cache()
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("lib")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--out")
+    ap.add_argument("--only", choices=["decode", "prefill"])
+    args = ap.parse_args()
+    k = Kernels(args.lib)
+    torch.manual_seed(0)
+    props = torch.cuda.get_device_properties(0)
+    copy_tbs, gemm_tfs = ceilings()
+    head = (f"GPU {props.name}, {props.multi_processor_count} SMs, L2 {props.L2_cache_size >> 20} MB; "
+            f"torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}; "
+            f"ceilings: copy {copy_tbs:.2f} TB/s (read+write), bf16 GEMM 8192^3 {gemm_tfs:.0f} TFLOP/s")
+    print(head, flush=True)
+    lines = [head, ""]
+    if args.only != "prefill":
+        d = decode_rows(k, args.quick, copy_tbs)
+        lines += ["| case | index | indexer µs | sparse attn µs | layer µs | CV % | indexer TB/s | attn TB/s | "
+                  "layer MBU (vs copy) | dense SDPA µs | ours dense µs | dense / layer |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in d:
+            lines.append(f"| {r['case']} | {r['index']} | {fmt(r['indexer_us'])} | {fmt(r['sparse_us'])} | "
+                         f"{fmt(r['total_us'])} | {r['cv']:.1f} | {fmt(r['idx_tbs'], 3)} | {fmt(r['att_tbs'], 3)} | "
+                         f"{100 * r['mbu_total']:.0f}% | {fmt(r['dense_sdpa_us'])} | {fmt(r['dense_ours_us'])} | "
+                         f"{fmt(r['speedup'], 3)}x |")
+        lines.append("")
+    if args.only != "decode":
+        p = prefill_rows(k, args.quick, gemm_tfs)
+        lines += ["| case | index | score ms | top-k ms | indexer TFLOP/s | sparse attn ms (k2q+attn+combine) | "
+                  "sparse TFLOP/s | layer ms | CV % | dense cuDNN ms | dense flash ms | ours dense ms | dense / layer |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in p:
+            lines.append(f"| {r['case']} | {r['index']} | {fmt(r['score_ms'])} | {fmt(r['topk_ms'])} | "
+                         f"{r['indexer_tfs']:.0f} | {fmt(r['sparse_ms'])} | {r['sparse_tfs']:.0f} | "
+                         f"{fmt(r['total_ms'])} | {r['cv']:.1f} | {fmt(r['dense_cudnn_ms'])} | "
+                         f"{fmt(r['dense_flash_ms'])} | {fmt(r['dense_ours_ms'])} | {fmt(r['speedup'], 3)}x |")
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        open(args.out, "w").write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
