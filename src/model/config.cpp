@@ -1,6 +1,7 @@
 #include "model/config.h"
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -125,63 +126,37 @@ int64_t first_token_id(const Fields& fields, const std::string& key, int64_t fal
 }
 
 
-// Layer kinds from the newer per-layer lists or the legacy 0/1 frequency lists; when both are
-// present they must agree (transformers would silently take the list).
-std::vector<AttentionKind> attention_kinds(const Fields& text, const Fields* sparse, int layers) {
-  std::vector<AttentionKind> from_list, from_freq;
-  if (text.has("layer_types")) {
-    for (const auto& type : text.strings("layer_types")) {
-      if (type == "full_attention") {
-        from_list.push_back(AttentionKind::kFull);
-      } else if (type == "minimax_m3_sparse") {
-        from_list.push_back(AttentionKind::kSparse);
-      } else {
-        fail(text.name("layer_types") + " has unsupported entry '" + type +
-             "' (expected full_attention or minimax_m3_sparse)");
+// Per-layer kinds from the newer list of names (`layer_types`, `mlp_layer_types`) or the legacy
+// 0/1 list (`sparse_attention_freq`, `moe_layer_freq`); when both are present they must agree
+// (transformers would silently take the names).
+template <typename Kind>
+std::vector<Kind> layer_kinds(const Fields& names_in, const std::string& names_key,
+                              const std::map<std::string, Kind>& kind_of_name,
+                              const Fields* flags_in, const std::string& flags_key,
+                              const Kind (&kind_of_flag)[2], int layers) {
+  std::vector<Kind> from_names, from_flags;
+  if (names_in.has(names_key)) {
+    for (const auto& name : names_in.strings(names_key)) {
+      auto it = kind_of_name.find(name);
+      if (it == kind_of_name.end()) {
+        std::string known;
+        for (const auto& [known_name, kind] : kind_of_name) known += " " + known_name;
+        fail(names_in.name(names_key) + " has unsupported entry '" + name + "' (expected" +
+             known + ")");
       }
+      from_names.push_back(it->second);
     }
   }
-  if (sparse != nullptr && sparse->has("sparse_attention_freq")) {
-    for (int64_t flag : sparse->integers("sparse_attention_freq"))
-      from_freq.push_back(flag ? AttentionKind::kSparse : AttentionKind::kFull);
-  }
-  require(!from_list.empty() || !from_freq.empty(),
-          "config names no attention kind per layer (need " + text.name("layer_types") +
-              " or sparse_attention_config.sparse_attention_freq)");
-  require(from_list.empty() || from_freq.empty() || from_list == from_freq,
-          text.name("layer_types") + " disagrees with sparse_attention_config.sparse_attention_freq");
-  auto kinds = from_list.empty() ? from_freq : from_list;
-  require(int(kinds.size()) == layers, "the per-layer attention list has " +
-                                           std::to_string(kinds.size()) + " entries for " +
-                                           std::to_string(layers) + " layers");
-  return kinds;
-}
-
-std::vector<MlpKind> mlp_kinds(const Fields& text, int layers) {
-  std::vector<MlpKind> from_list, from_freq;
-  if (text.has("mlp_layer_types")) {
-    for (const auto& type : text.strings("mlp_layer_types")) {
-      if (type == "dense") {
-        from_list.push_back(MlpKind::kDense);
-      } else if (type == "sparse") {
-        from_list.push_back(MlpKind::kMoe);
-      } else {
-        fail(text.name("mlp_layer_types") + " has unsupported entry '" + type +
-             "' (expected dense or sparse)");
-      }
-    }
-  }
-  if (text.has("moe_layer_freq")) {
-    for (int64_t flag : text.integers("moe_layer_freq"))
-      from_freq.push_back(flag ? MlpKind::kMoe : MlpKind::kDense);
-  }
-  require(!from_list.empty() || !from_freq.empty(),
-          "config names no MLP kind per layer (need " + text.name("mlp_layer_types") + " or " +
-              text.name("moe_layer_freq") + ")");
-  require(from_list.empty() || from_freq.empty() || from_list == from_freq,
-          text.name("mlp_layer_types") + " disagrees with " + text.name("moe_layer_freq"));
-  auto kinds = from_list.empty() ? from_freq : from_list;
-  require(int(kinds.size()) == layers, "the per-layer MLP list has " +
+  if (flags_in != nullptr && flags_in->has(flags_key))
+    for (int64_t flag : flags_in->integers(flags_key)) from_flags.push_back(kind_of_flag[flag != 0]);
+  const std::string flags_name = flags_in ? flags_in->name(flags_key) : "'" + flags_key + "'";
+  require(!from_names.empty() || !from_flags.empty(),
+          "config gives no per-layer kinds (need " + names_in.name(names_key) + " or " +
+              flags_name + ")");
+  require(from_names.empty() || from_flags.empty() || from_names == from_flags,
+          names_in.name(names_key) + " disagrees with " + flags_name);
+  auto kinds = from_names.empty() ? from_flags : from_names;
+  require(int(kinds.size()) == layers, names_in.name(names_key) + " / " + flags_name + " has " +
                                            std::to_string(kinds.size()) + " entries for " +
                                            std::to_string(layers) + " layers");
   return kinds;
@@ -410,8 +385,15 @@ ModelConfig parse_model_config(const std::string& json_text) {
   c.max_position_embeddings = text.integer("max_position_embeddings", kDefaultMaxPositions);
   c.tie_word_embeddings =
       text.boolean("tie_word_embeddings", false) || top.boolean("tie_word_embeddings", false);
-  c.attention_kinds = attention_kinds(text, sparse ? &*sparse : nullptr, c.num_layers);
-  c.mlp_kinds = mlp_kinds(text, c.num_layers);
+  const AttentionKind attention_flags[2] = {AttentionKind::kFull, AttentionKind::kSparse};
+  c.attention_kinds = layer_kinds<AttentionKind>(
+      text, "layer_types",
+      {{"full_attention", AttentionKind::kFull}, {"minimax_m3_sparse", AttentionKind::kSparse}},
+      sparse ? &*sparse : nullptr, "sparse_attention_freq", attention_flags, c.num_layers);
+  const MlpKind mlp_flags[2] = {MlpKind::kDense, MlpKind::kMoe};
+  c.mlp_kinds = layer_kinds<MlpKind>(text, "mlp_layer_types",
+                                     {{"dense", MlpKind::kDense}, {"sparse", MlpKind::kMoe}},
+                                     &text, "moe_layer_freq", mlp_flags, c.num_layers);
   parse_rope(text, legacy, c);
 
   c.dense_intermediate_size = text.integer("dense_intermediate_size", kDefaultDenseInter);

@@ -207,7 +207,7 @@ TEST(Config, RejectsUnsupportedOrInconsistentValues) {
          t.erase("sparse_attention_config");
          t["layer_types"] = std::vector<std::string>(60, "sliding_attention");
        }, "sliding_attention"},
-      {"no layer kinds", [](json& t) { t.erase("sparse_attention_config"); }, "attention kind"},
+      {"no layer kinds", [](json& t) { t.erase("sparse_attention_config"); }, "no per-layer kinds"},
       {"experts per token", [](json& t) { t["num_experts_per_tok"] = 129; }, "num_experts_per_tok"},
       {"wrong type", [](json& t) { t["hidden_size"] = "6144"; }, "'text_config.hidden_size'"},
   };

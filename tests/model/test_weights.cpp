@@ -53,6 +53,15 @@ TEST(WeightConversion, Bf16EveryBitPattern) {
   expect_weight_decodes(w, [&](int64_t r, int64_t c) { return testing::reference_bf16(bits[r * 256 + c]); });
 }
 
+// Rows whose width is not a multiple of the converter's chunk exercise its tail.
+TEST(WeightConversion, Bf16RandomBitsOddWidth) {
+  std::mt19937 rng(std::random_device{}());
+  std::vector<uint16_t> bits(9 * 203);
+  for (auto& b : bits) b = uint16_t(rng());
+  const Weight w{DType::kBF16, bits.data(), 9, 203, nullptr};
+  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return testing::reference_bf16(bits[r * 203 + c]); });
+}
+
 TEST(WeightConversion, F16EveryBitPattern) {
   std::vector<uint16_t> bits(65536);
   for (uint32_t i = 0; i < 65536; ++i) bits[i] = uint16_t(i);
