@@ -59,6 +59,7 @@ CpuModel::CpuModel(Checkpoint checkpoint) : checkpoint_(std::move(checkpoint)) {
 
 void CpuModel::check_batch(const ForwardBatch &batch, const KvCache &cache) const {
   const ModelConfig &c = config();
+  require(batch.positions.size() == batch.token_ids.size(), "one position per row is required");
   require(!c.has_sparse_layers() || cache.block_size() == c.index_block_size,
           "KV cache page size must equal the MSA block size");
   for (int32_t id : batch.token_ids)
@@ -72,7 +73,15 @@ void CpuModel::check_batch(const ForwardBatch &batch, const KvCache &cache) cons
     for (int32_t page : s.page_table)
       require(page >= 0 && page < cache.num_pages(),
               "page " + std::to_string(page) + " outside the KV cache");
+    // Each row must sit at its absolute position: the cache slot and causal mask depend on it.
+    for (int32_t i = 0; i < s.num_new_tokens; ++i)
+      require(batch.positions[s.first_row + i] == s.num_cached_tokens + i,
+              "row " + std::to_string(s.first_row + i) + " is not at position cached + index");
   }
+  if (!batch.input_embeddings.empty())
+    require(int64_t(batch.input_embeddings.size()) == int64_t(batch.num_rows()) * c.hidden_size &&
+                batch.embedding_row_mask.size() == batch.token_ids.size(),
+            "input embeddings must be [rows, hidden] with one mask entry per row");
 }
 
 std::vector<float> CpuModel::embed(const ForwardBatch &batch) const {

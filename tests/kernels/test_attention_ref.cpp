@@ -8,9 +8,13 @@
 #include <random>
 #include <vector>
 
+#include "../support/random_data.h"
 #include "kernels/cpu/attention_ref.h"
 
 namespace {
+
+using m3::test_support::fresh_rng;
+using m3::test_support::random_vector;
 
 using m3::cpu::AttentionParams;
 using m3::cpu::MsaSelectParams;
@@ -55,14 +59,6 @@ struct Sequence {
   }
   const float *index_key(int32_t j) const { return &index_keys[size_t(j) * shape.index_head_dim]; }
 };
-
-std::vector<float> random_vector(std::mt19937 &rng, size_t n, float scale = 1.0f) {
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> out(n);
-  for (auto &x : out)
-    x = normal(rng);
-  return out;
-}
 
 Sequence make_sequence(std::mt19937 &rng, const Shape &shape, int32_t kv_len) {
   Sequence s;
@@ -228,12 +224,6 @@ void expect_attention_matches(const Sequence &s, const Queries &queries, const R
       ASSERT_NEAR(run.lse[t * shape.num_heads + h], lse, 2e-5) << "query " << t << " head " << h;
     }
   }
-}
-
-std::mt19937 fresh_rng() {
-  const unsigned seed = std::random_device{}();
-  std::printf("seed %u\n", seed);
-  return std::mt19937(seed);
 }
 
 TEST(AttentionRef, DenseMatchesNaiveAtBlockEdges) {

@@ -9,25 +9,15 @@
 #include "core/dtype.h"
 #include "model/cpu_ops.h"
 #include "model/moe.h"
+#include "random_data.h"
 #include "random_model.h"
 
 namespace {
 
+using m3::test_support::fresh_rng;
+using m3::test_support::random_vector;
+
 using namespace m3;
-
-std::mt19937 fresh_rng() {
-  const unsigned seed = std::random_device{}();
-  std::printf("seed %u\n", seed);
-  return std::mt19937(seed);
-}
-
-std::vector<float> random_vector(std::mt19937 &rng, size_t n, float scale = 1.0f) {
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> out(n);
-  for (auto &x : out)
-    x = normal(rng);
-  return out;
-}
 
 Weight f32_weight(const std::vector<float> &data, int64_t rows, int64_t cols) {
   Weight w;

@@ -11,17 +11,14 @@
 #include "core/error.h"
 #include "model/minimax_m3.h"
 #include "model/sequence_runner.h"
+#include "random_data.h"
 #include "random_model.h"
 
 namespace {
 
-using namespace m3;
+using m3::test_support::fresh_seed;
 
-unsigned fresh_seed() {
-  const unsigned seed = std::random_device{}();
-  std::printf("seed %u\n", seed);
-  return seed;
-}
+using namespace m3;
 
 std::vector<int32_t> random_ids(std::mt19937 &rng, const ModelConfig &config, int n) {
   std::uniform_int_distribution<int32_t> pick(0, int32_t(config.vocab_size) - 1);
@@ -30,6 +27,14 @@ std::vector<int32_t> random_ids(std::mt19937 &rng, const ModelConfig &config, in
     id = pick(rng);
   return ids;
 }
+
+// A fresh random small model plus a random stream for its inputs.
+struct RandomSubject {
+  unsigned seed = fresh_seed();
+  std::mt19937 rng{seed};
+  test_model::RandomModel weights{test_model::small_config(), seed};
+  CpuModel model{weights.checkpoint};
+};
 
 // max |a - b| / std(b row) over rows of width vocab.
 double max_relative_diff(const std::vector<float> &a, const std::vector<float> &b, int64_t vocab) {
@@ -50,10 +55,9 @@ double max_relative_diff(const std::vector<float> &a, const std::vector<float> &
 }
 
 TEST(ForwardPaths, PrefillThenDecodeEqualsOnePrefill) {
-  const unsigned seed = fresh_seed();
-  std::mt19937 rng(seed);
-  test_model::RandomModel weights(test_model::small_config(), seed);
-  CpuModel model(weights.checkpoint);
+  RandomSubject subject;
+  CpuModel &model = subject.model;
+  std::mt19937 &rng = subject.rng;
   const auto ids = random_ids(rng, model.config(), 37); // 10 blocks of 4, top-k 3
   const auto all = sequence_logits(model, ids, 0);
   for (int32_t prefill : {1, 11, 36}) {
@@ -65,10 +69,9 @@ TEST(ForwardPaths, PrefillThenDecodeEqualsOnePrefill) {
 }
 
 TEST(ForwardPaths, RaggedBatchEqualsSeparateSequences) {
-  const unsigned seed = fresh_seed();
-  std::mt19937 rng(seed);
-  test_model::RandomModel weights(test_model::small_config(), seed);
-  CpuModel model(weights.checkpoint);
+  RandomSubject subject;
+  CpuModel &model = subject.model;
+  std::mt19937 &rng = subject.rng;
   const int64_t vocab = model.config().vocab_size;
   const auto first = random_ids(rng, model.config(), 21);
   const auto second = random_ids(rng, model.config(), 30);
@@ -127,10 +130,9 @@ TEST(ForwardPaths, SparseLayersEqualDenseOnlyWhenEveryBlockIsSelected) {
 }
 
 TEST(ForwardPaths, GreedyGenerationFollowsFullForwardArgmax) {
-  const unsigned seed = fresh_seed();
-  std::mt19937 rng(seed);
-  test_model::RandomModel weights(test_model::small_config(), seed);
-  CpuModel model(weights.checkpoint);
+  RandomSubject subject;
+  CpuModel &model = subject.model;
+  std::mt19937 &rng = subject.rng;
   const int64_t vocab = model.config().vocab_size;
   auto ids = random_ids(rng, model.config(), 14);
   const auto generated = greedy_generate(model, ids, 9, false);
@@ -143,9 +145,22 @@ TEST(ForwardPaths, GreedyGenerationFollowsFullForwardArgmax) {
   }
 }
 
+TEST(ForwardPaths, GreedyGenerationStopsAfterEosUnlessIgnored) {
+  RandomSubject subject;
+  const auto prompt = random_ids(subject.rng, subject.model.config(), 12);
+  const auto free_run = greedy_generate(subject.model, prompt, 8, false);
+  Checkpoint with_eos = subject.weights.checkpoint;
+  with_eos.config.eos_token_id = free_run[3];
+  CpuModel model(with_eos);
+  const auto eos_at = std::find(free_run.begin(), free_run.end(), free_run[3]);
+  EXPECT_EQ(greedy_generate(model, prompt, 8, true),
+            std::vector<int32_t>(free_run.begin(), eos_at + 1));
+  EXPECT_EQ(greedy_generate(model, prompt, 8, false), free_run);
+}
+
 TEST(ForwardPaths, RejectsTokenIdsOutsideVocabulary) {
-  test_model::RandomModel weights(test_model::small_config(), fresh_seed());
-  CpuModel model(weights.checkpoint);
+  RandomSubject subject;
+  CpuModel &model = subject.model;
   EXPECT_THROW(sequence_logits(model, {1, 2, int32_t(model.config().vocab_size)}, 0), Error);
   EXPECT_THROW(sequence_logits(model, {}, 0), Error);
   EXPECT_THROW(greedy_generate(model, {-1}, 2, false), Error);
