@@ -6,13 +6,14 @@
 
 #include "core/error.h"
 #include "core/safetensors.h"
+#include "m3_cli.h"
 #include "safetensors_writer.h"
 
 namespace m3 {
 namespace {
 
-using testing::RawTensor;
-using testing::TensorMap;
+using test_support::RawTensor;
+using test_support::TensorMap;
 
 RawTensor random_tensor(std::mt19937& rng, const std::string& dtype, std::vector<int64_t> shape,
                         int element_size) {
@@ -64,13 +65,14 @@ std::string with_length_prefix(const std::string& header) {
 }
 
 TEST(Safetensors, SingleFileRoundTrip) {
-  const testing::TempDir dir("st_single");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
   const TensorMap tensors = sample_tensors();
-  testing::write_safetensors(dir.path() + "/model.safetensors", tensors);
+  test_support::write_safetensors(dir + "/model.safetensors", tensors);
   SafetensorsArchive from_dir(dir);
   expect_same_tensors(from_dir, tensors);
   EXPECT_FALSE(from_dir.sharded());
-  SafetensorsArchive from_file(dir.path() + "/model.safetensors");
+  SafetensorsArchive from_file(dir + "/model.safetensors");
   expect_same_tensors(from_file, tensors);
   EXPECT_EQ(from_dir.find("missing"), nullptr);
   EXPECT_THROW(from_dir.get("missing"), Error);
@@ -79,9 +81,10 @@ TEST(Safetensors, SingleFileRoundTrip) {
 }
 
 TEST(Safetensors, ShardedIndexFindsEveryTensor) {
-  const testing::TempDir dir("st_sharded");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
   const TensorMap tensors = sample_tensors();
-  testing::write_sharded(dir, tensors, 3);
+  test_support::write_sharded(dir, tensors, 3);
   SafetensorsArchive archive(dir);
   EXPECT_TRUE(archive.sharded());
   EXPECT_EQ(archive.files().size(), 3u);
@@ -89,27 +92,28 @@ TEST(Safetensors, ShardedIndexFindsEveryTensor) {
 }
 
 TEST(Safetensors, UnindexedDirectoryOpensEveryFile) {
-  const testing::TempDir dir("st_multi");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
   TensorMap tensors = sample_tensors();
   TensorMap first, second;
   for (const auto& [name, tensor] : tensors) (first.size() < 3 ? first : second)[name] = tensor;
-  testing::write_safetensors(dir.path() + "/part-a.safetensors", first);
-  testing::write_safetensors(dir.path() + "/part-b.safetensors", second);
+  test_support::write_safetensors(dir + "/part-a.safetensors", first);
+  test_support::write_safetensors(dir + "/part-b.safetensors", second);
   expect_same_tensors(SafetensorsArchive(dir), tensors);
 }
 
 class MalformedFile : public ::testing::Test {
  protected:
   std::string write(const std::string& bytes) {
-    const std::string path = dir_.path() + "/model.safetensors";
-    testing::write_text(path, bytes);
+    const std::string path = dir_.path().string() + "/model.safetensors";
+    test_support::write_text(path, bytes);
     return path;
   }
-  testing::TempDir dir_{"st_bad"};
+  test_support::ScratchDir dir_;
 };
 
 TEST_F(MalformedFile, HeaderLengthBeyondFile) {
-  std::string bytes = testing::safetensors_file(sample_tensors());
+  std::string bytes = test_support::safetensors_file(sample_tensors());
   bytes[5] = char(0x40);  // header length ~ 2^45
   const std::string path = write(bytes);
   const std::string error = open_error(path);
@@ -127,7 +131,7 @@ TEST_F(MalformedFile, HeaderIsNotJson) {
 }
 
 TEST_F(MalformedFile, UnknownDtypeNamesTheTensor) {
-  std::string header = testing::safetensors_header({{"x.weight", {"BF16", {2}, "abcd"}}});
+  std::string header = test_support::safetensors_header({{"x.weight", {"BF16", {2}, "abcd"}}});
   header.replace(header.find("BF16"), 4, "BF17");
   const std::string error = open_error(write(with_length_prefix(header) + "abcd"));
   EXPECT_NE(error.find("x.weight"), std::string::npos) << error;
@@ -135,14 +139,14 @@ TEST_F(MalformedFile, UnknownDtypeNamesTheTensor) {
 }
 
 TEST_F(MalformedFile, TruncatedData) {
-  std::string bytes = testing::safetensors_file(sample_tensors());
+  std::string bytes = test_support::safetensors_file(sample_tensors());
   bytes.resize(bytes.size() - 3);
   const std::string error = open_error(write(bytes));
   EXPECT_NE(error.find("truncated"), std::string::npos) << error;
 }
 
 TEST_F(MalformedFile, StrayBytesAfterTheLastTensor) {
-  const std::string error = open_error(write(testing::safetensors_file(sample_tensors()) + "xx"));
+  const std::string error = open_error(write(test_support::safetensors_file(sample_tensors()) + "xx"));
   EXPECT_NE(error.find("stray bytes"), std::string::npos) << error;
 }
 
@@ -176,18 +180,20 @@ TEST_F(MalformedFile, NegativeShapeAndMissingOffsets) {
 }
 
 TEST(SafetensorsIndex, MissingShardFile) {
-  const testing::TempDir dir("st_index");
-  testing::write_sharded(dir, sample_tensors(), 2);
-  std::filesystem::remove(dir.path() + "/model-00002-of-00002.safetensors");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
+  test_support::write_sharded(dir, sample_tensors(), 2);
+  std::filesystem::remove(dir + "/model-00002-of-00002.safetensors");
   const std::string error = open_error(dir);
   EXPECT_NE(error.find("missing file model-00002-of-00002.safetensors"), std::string::npos)
       << error;
 }
 
 TEST(SafetensorsIndex, TensorNotInItsShard) {
-  const testing::TempDir dir("st_index");
-  testing::write_sharded(dir, sample_tensors(), 1);
-  testing::write_text(dir.path() + "/model.safetensors.index.json",
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
+  test_support::write_sharded(dir, sample_tensors(), 1);
+  test_support::write_text(dir + "/model.safetensors.index.json",
                       R"({"weight_map": {"a.weight": "model-00001-of-00001.safetensors",)"
                       R"( "ghost.weight": "model-00001-of-00001.safetensors"}})");
   const std::string error = open_error(dir);
@@ -196,26 +202,29 @@ TEST(SafetensorsIndex, TensorNotInItsShard) {
 }
 
 TEST(SafetensorsIndex, BadIndexJson) {
-  const testing::TempDir dir("st_index");
-  testing::write_sharded(dir, sample_tensors(), 1);
-  testing::write_text(dir.path() + "/model.safetensors.index.json", "{\"weight_map\": ");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
+  test_support::write_sharded(dir, sample_tensors(), 1);
+  test_support::write_text(dir + "/model.safetensors.index.json", "{\"weight_map\": ");
   EXPECT_NE(open_error(dir).find("not valid JSON"), std::string::npos);
-  testing::write_text(dir.path() + "/model.safetensors.index.json", "{\"metadata\": {}}");
+  test_support::write_text(dir + "/model.safetensors.index.json", "{\"metadata\": {}}");
   EXPECT_NE(open_error(dir).find("weight_map"), std::string::npos);
 }
 
 TEST(SafetensorsIndex, DuplicateTensorAcrossFiles) {
-  const testing::TempDir dir("st_dup");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
   const TensorMap tensors = sample_tensors();
-  testing::write_safetensors(dir.path() + "/a.safetensors", tensors);
-  testing::write_safetensors(dir.path() + "/b.safetensors", tensors);
+  test_support::write_safetensors(dir + "/a.safetensors", tensors);
+  test_support::write_safetensors(dir + "/b.safetensors", tensors);
   EXPECT_NE(open_error(dir).find("appears in both"), std::string::npos);
 }
 
 TEST(SafetensorsIndex, EmptyOrMissingDirectory) {
-  const testing::TempDir dir("st_empty");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
   EXPECT_NE(open_error(dir).find("no .safetensors files"), std::string::npos);
-  EXPECT_NE(open_error(dir.path() + "/nope").find("does not exist"), std::string::npos);
+  EXPECT_NE(open_error(dir + "/nope").find("does not exist"), std::string::npos);
 }
 
 }  // namespace

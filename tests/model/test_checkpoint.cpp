@@ -8,15 +8,16 @@
 #include "core/safetensors.h"
 #include "float_formats.h"
 #include "model/weights.h"
+#include "m3_cli.h"
 #include "tiny_checkpoint.h"
 
 namespace m3 {
 namespace {
 
-using testing::RawTensor;
-using testing::TinyCheckpointOptions;
-using testing::TinyNaming;
-using S = testing::TinyShape;
+using test_support::RawTensor;
+using test_support::TinyCheckpointOptions;
+using test_support::TinyNaming;
+using S = test_support::TinyShape;
 
 // The values a raw tensor holds, decoded by the reference formulas (with MXFP8 scales).
 std::vector<double> reference_values(const RawTensor& tensor, const RawTensor* scales) {
@@ -27,20 +28,20 @@ std::vector<double> reference_values(const RawTensor& tensor, const RawTensor* s
     for (size_t i = 0; i < tensor.bytes.size(); i += 4) {
       uint32_t bits;
       std::memcpy(&bits, bytes + i, 4);
-      out.push_back(testing::reference_f32(bits));
+      out.push_back(test_support::reference_f32(bits));
     }
   } else if (tensor.dtype == "BF16" || tensor.dtype == "F16") {
     for (size_t i = 0; i < tensor.bytes.size(); i += 2) {
       const uint16_t bits = uint16_t(bytes[i] | (bytes[i + 1] << 8));
-      out.push_back(tensor.dtype == "BF16" ? testing::reference_bf16(bits)
-                                           : testing::reference_f16(bits));
+      out.push_back(tensor.dtype == "BF16" ? test_support::reference_bf16(bits)
+                                           : test_support::reference_f16(bits));
     }
   } else if (tensor.dtype == "F8_E4M3") {
     const auto* scale_bytes = reinterpret_cast<const uint8_t*>(scales->bytes.data());
     for (size_t i = 0; i < tensor.bytes.size(); ++i) {
       const int64_t row = int64_t(i) / cols, col = int64_t(i) % cols;
-      out.push_back(testing::reference_e4m3(bytes[i]) *
-                    testing::reference_e8m0(scale_bytes[row * (cols / 32) + col / 32]));
+      out.push_back(test_support::reference_e4m3(bytes[i]) *
+                    test_support::reference_e8m0(scale_bytes[row * (cols / 32) + col / 32]));
     }
   }
   return out;
@@ -101,8 +102,9 @@ std::vector<std::pair<const Weight*, std::string>> roles(const ModelWeights& w, 
 }
 
 void expect_binds_every_role(const TinyCheckpointOptions& options) {
-  const testing::TempDir dir("ckpt");
-  const auto written = testing::write_tiny_checkpoint(dir, options);
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
+  const auto written = test_support::write_tiny_checkpoint(dir, options);
   const Checkpoint checkpoint = load_checkpoint(dir);
   const ModelWeights& w = checkpoint.weights;
   ASSERT_EQ(w.layers.size(), size_t(S::kLayers));
@@ -147,19 +149,22 @@ TEST(Checkpoint, Mxfp8Weights) {
 
 TEST(Checkpoint, TiedEmbeddings) {
   expect_binds_every_role({.tied_embeddings = true});
-  const testing::TempDir dir("tied");
-  testing::write_tiny_checkpoint(dir, {.tied_embeddings = true});
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
+  test_support::write_tiny_checkpoint(dir, {.tied_embeddings = true});
   const Checkpoint checkpoint = load_checkpoint(dir);
   EXPECT_EQ(checkpoint.weights.lm_head.data, checkpoint.weights.embed_tokens.data);
 }
 
 // The same tensors, one file or sharded: every role holds the same values.
 TEST(Checkpoint, ShardedAndSingleFileBindIdentically) {
-  const testing::TempDir single_dir("single"), sharded_dir("sharded");
-  const auto written = testing::write_tiny_checkpoint(single_dir, {.weight_dtype = "MXFP8"});
-  testing::write_text(sharded_dir.path() + "/config.json",
-                      testing::read_bytes(single_dir.path() + "/config.json"));
-  testing::write_sharded(sharded_dir, written.tensors, 4);
+  const test_support::ScratchDir single_scratch, sharded_scratch;
+  const std::string single_dir = single_scratch.path().string();
+  const std::string sharded_dir = sharded_scratch.path().string();
+  const auto written = test_support::write_tiny_checkpoint(single_dir, {.weight_dtype = "MXFP8"});
+  test_support::write_text(sharded_dir + "/config.json",
+                      test_support::read_file_text(single_dir + "/config.json"));
+  test_support::write_sharded(sharded_dir, written.tensors, 4);
   const Checkpoint single = load_checkpoint(single_dir);
   const Checkpoint sharded = load_checkpoint(sharded_dir);
   EXPECT_TRUE(sharded.archive->sharded());

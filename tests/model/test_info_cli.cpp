@@ -1,41 +1,24 @@
 // `m3 info` through the real binary ($M3_BINARY): the summary of a good checkpoint, and one clear
 // error line with a non-zero exit for every kind of malformed checkpoint.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 
+#include "m3_cli.h"
 #include "tiny_checkpoint.h"
 
 namespace m3 {
 namespace {
 
-using testing::TensorMap;
-using testing::TinyCheckpointOptions;
-using S = testing::TinyShape;
+using test_support::TensorMap;
+using test_support::TinyCheckpointOptions;
+using S = test_support::TinyShape;
+using test_support::CliResult;
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-CliResult run_info(const std::string& model_dir) {
-  const char* binary = std::getenv("M3_BINARY");
-  EXPECT_NE(binary, nullptr) << "M3_BINARY is not set";
-  const testing::TempDir capture("cli");
-  const std::string out = capture.path() + "/out", err = capture.path() + "/err";
-  const std::string command = std::string("'") + (binary ? binary : "m3") + "' info --model '" +
-                              model_dir + "' >'" + out + "' 2>'" + err + "'";
-  const int status = std::system(command.c_str());
-  CliResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  result.out = testing::read_bytes(out);
-  result.err = testing::read_bytes(err);
-  return result;
+test_support::CliResult run_info(const std::string& model_dir) {
+  return test_support::run_m3("info --model '" + model_dir + "'");
 }
 
 // The value after "key: " on the line starting with key.
@@ -53,8 +36,9 @@ int64_t count_elements(const std::vector<int64_t>& shape) {
 }
 
 TEST(InfoCli, DescribesATinyCheckpoint) {
-  const testing::TempDir dir("info");
-  const auto written = testing::write_tiny_checkpoint(dir, {.weight_dtype = "MXFP8"});
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
+  const auto written = test_support::write_tiny_checkpoint(dir, {.weight_dtype = "MXFP8"});
   const CliResult result = run_info(dir);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const std::string& out = result.out;
@@ -92,7 +76,7 @@ struct Breakage {
 const std::string kLayer = "language_model.model.layers.";
 
 void rewrite(const std::string& dir, const TensorMap& tensors) {
-  testing::write_safetensors(dir + "/model.safetensors", tensors);
+  test_support::write_safetensors(dir + "/model.safetensors", tensors);
 }
 
 std::string shard_path(const std::string& dir, int index, int count) {
@@ -125,22 +109,22 @@ TEST(InfoCli, MalformedCheckpointsGiveOneErrorLine) {
        "q_norm.weight has shape [16]"},
       {"bad config JSON", {},
        [](const std::string& dir, TensorMap&) {
-         testing::write_text(dir + "/config.json", "{\"model_type\": \"minimax_m3_vl\",");
+         test_support::write_text(dir + "/config.json", "{\"model_type\": \"minimax_m3_vl\",");
        },
        "config.json: not valid JSON"},
       {"bad header JSON", {},
        [](const std::string& dir, TensorMap&) {
-         std::string bytes = testing::read_bytes(dir + "/model.safetensors");
+         std::string bytes = test_support::read_file_text(dir + "/model.safetensors");
          bytes[8] = '[';
-         testing::write_text(dir + "/model.safetensors", bytes);
+         test_support::write_text(dir + "/model.safetensors", bytes);
        },
        "header is not valid JSON"},
       {"unknown dtype", {},
        [](const std::string& dir, TensorMap&) {
-         std::string bytes = testing::read_bytes(dir + "/model.safetensors");
+         std::string bytes = test_support::read_file_text(dir + "/model.safetensors");
          const size_t at = bytes.find("\"BF16\"");
          bytes.replace(at, 6, "\"BX16\"");
-         testing::write_text(dir + "/model.safetensors", bytes);
+         test_support::write_text(dir + "/model.safetensors", bytes);
        },
        "unknown dtype 'BX16'"},
       {"unsupported dtype for a needed tensor", {},
@@ -157,9 +141,9 @@ TEST(InfoCli, MalformedCheckpointsGiveOneErrorLine) {
        "is mapped to missing file model-00001-of-00002.safetensors"},
       {"header length beyond the file", {},
        [](const std::string& dir, TensorMap&) {
-         std::string bytes = testing::read_bytes(dir + "/model.safetensors");
+         std::string bytes = test_support::read_file_text(dir + "/model.safetensors");
          bytes[4] = char(0x7F);
-         testing::write_text(dir + "/model.safetensors", bytes);
+         test_support::write_text(dir + "/model.safetensors", bytes);
        },
        "exceeds the file size"},
       {"MXFP8 weight without scales", {.weight_dtype = "MXFP8"},
@@ -177,10 +161,10 @@ TEST(InfoCli, MalformedCheckpointsGiveOneErrorLine) {
        "down_proj.weight_scale_inv has shape"},
       {"config inconsistent with the tensors", {},
        [](const std::string& dir, TensorMap&) {
-         std::string config = testing::read_bytes(dir + "/config.json");
+         std::string config = test_support::read_file_text(dir + "/config.json");
          const size_t at = config.find("\"num_local_experts\": 4");
          config.replace(at, 22, "\"num_local_experts\": 8");
-         testing::write_text(dir + "/config.json", config);
+         test_support::write_text(dir + "/config.json", config);
        },
        "gate.weight has shape [4, 64]"},
       {"no config.json", {},
@@ -189,8 +173,9 @@ TEST(InfoCli, MalformedCheckpointsGiveOneErrorLine) {
   };
   for (const auto& breakage : cases) {
     SCOPED_TRACE(breakage.what);
-    const testing::TempDir dir("broken");
-    auto written = testing::write_tiny_checkpoint(dir, breakage.options);
+    const test_support::ScratchDir scratch;
+    const std::string dir = scratch.path().string();
+    auto written = test_support::write_tiny_checkpoint(dir, breakage.options);
     ASSERT_EQ(run_info(dir).exit_code, 0) << "the intact checkpoint must load";
     breakage.apply(dir, written.tensors);
     const CliResult result = run_info(dir);

@@ -3,14 +3,13 @@
 // from headers alone (no tensor data read) and match the published totals.
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "m3_cli.h"
 #include "safetensors_writer.h"
 
 namespace m3 {
@@ -116,13 +115,13 @@ bool write_sparse_shards(const std::string& dir, const std::vector<Entry>& entri
     std::string prefix;
     for (int i = 0; i < 8; ++i) prefix.push_back(char((uint64_t(text.size()) >> (8 * i)) & 0xFF));
     const std::string path = dir + "/" + file;
-    testing::write_text(path, prefix + text);
+    test_support::write_text(path, prefix + text);
     const int fd = open(path.c_str(), O_WRONLY);
     const bool grown = fd >= 0 && ftruncate(fd, off_t(8 + text.size() + offset)) == 0;
     if (fd >= 0) close(fd);
     if (!grown) return false;
   }
-  testing::write_text(dir + "/model.safetensors.index.json",
+  test_support::write_text(dir + "/model.safetensors.index.json",
                       json{{"metadata", json::object()}, {"weight_map", weight_map}}.dump());
   return true;
 }
@@ -130,20 +129,17 @@ bool write_sparse_shards(const std::string& dir, const std::vector<Entry>& entri
 TEST(ReleaseShapes, InfoMatchesPublishedTotalsFromHeadersAlone) {
   const std::vector<Entry> entries = release_tensors();
   ASSERT_EQ(entries.size(), 23416u);  // the release index's key count
-  const testing::TempDir dir("release_shapes");
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
   if (!write_sparse_shards(dir, entries, 59)) GTEST_SKIP() << "no sparse files in the temp dir";
-  std::filesystem::copy_file("tests/model/data/m3_release/config.json", dir.path() + "/config.json");
+  std::filesystem::copy_file("tests/model/data/m3_release/config.json", dir + "/config.json");
 
-  const char* binary = std::getenv("M3_BINARY");
-  ASSERT_NE(binary, nullptr);
-  const std::string out = dir.path() + "/info.txt";
   const auto start = std::chrono::steady_clock::now();
-  const int status = std::system(
-      (std::string("'") + binary + "' info --model '" + dir.path() + "' >'" + out + "' 2>&1").c_str());
+  const test_support::CliResult result = test_support::run_m3("info --model '" + dir + "'");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::string text = testing::read_bytes(out);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << text;
+  const std::string& text = result.out;
+  ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(text.find("\nparameters: 427040140160 "), std::string::npos) << text;
   EXPECT_NE(text.find("\ntext model parameters: 426174572928 "), std::string::npos) << text;
   EXPECT_NE(text.find("\nkv bytes per token: 137472 "), std::string::npos) << text;

@@ -42,7 +42,7 @@ TEST(WeightConversion, F32RandomBits) {
   std::vector<uint32_t> bits(7 * 33);
   for (auto& b : bits) b = rng();
   const Weight w{DType::kF32, bits.data(), 7, 33, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return testing::reference_f32(bits[r * 33 + c]); });
+  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_f32(bits[r * 33 + c]); });
 }
 
 TEST(WeightConversion, Bf16EveryBitPattern) {
@@ -50,7 +50,7 @@ TEST(WeightConversion, Bf16EveryBitPattern) {
   for (uint32_t i = 0; i < 65536; ++i) bits[i] = uint16_t(i);
   std::shuffle(bits.begin(), bits.end(), std::mt19937(std::random_device{}()));
   const Weight w{DType::kBF16, bits.data(), 256, 256, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return testing::reference_bf16(bits[r * 256 + c]); });
+  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 256 + c]); });
 }
 
 // Rows whose width is not a multiple of the converter's chunk exercise its tail.
@@ -59,7 +59,7 @@ TEST(WeightConversion, Bf16RandomBitsOddWidth) {
   std::vector<uint16_t> bits(9 * 203);
   for (auto& b : bits) b = uint16_t(rng());
   const Weight w{DType::kBF16, bits.data(), 9, 203, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return testing::reference_bf16(bits[r * 203 + c]); });
+  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 203 + c]); });
 }
 
 TEST(WeightConversion, F16EveryBitPattern) {
@@ -67,7 +67,7 @@ TEST(WeightConversion, F16EveryBitPattern) {
   for (uint32_t i = 0; i < 65536; ++i) bits[i] = uint16_t(i);
   std::shuffle(bits.begin(), bits.end(), std::mt19937(std::random_device{}()));
   const Weight w{DType::kF16, bits.data(), 128, 512, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return testing::reference_f16(bits[r * 512 + c]); });
+  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_f16(bits[r * 512 + c]); });
 }
 
 // MXFP8: W[r, c] = e4m3(q[r, c]) * 2^(s[r, c / 32] - 127), every E4M3 byte and every scale byte.
@@ -81,8 +81,8 @@ TEST(WeightConversion, Mxfp8RandomDataEveryScale) {
   std::shuffle(scales.begin(), scales.end(), rng);
   const Weight w{DType::kF8E4M3, data.data(), rows, cols, scales.data()};
   expect_weight_decodes(w, [&](int64_t r, int64_t c) {
-    return testing::reference_e4m3(data[r * cols + c]) *
-           testing::reference_e8m0(scales[r * blocks + c / 32]);
+    return test_support::reference_e4m3(data[r * cols + c]) *
+           test_support::reference_e8m0(scales[r * blocks + c / 32]);
   });
 }
 

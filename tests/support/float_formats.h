@@ -4,7 +4,7 @@
 #include <cmath>
 #include <cstdint>
 
-namespace m3::testing {
+namespace m3::test_support {
 
 // A binary float with the given field widths. has_infinity: IEEE-style all-ones exponent
 // (inf/NaN); otherwise OCP "fn" style where only the all-ones pattern is NaN (E4M3).
@@ -34,4 +34,4 @@ inline double reference_e8m0(uint8_t bits) {
   return bits == 255 ? NAN : std::pow(2.0, int(bits) - 127);
 }
 
-}  // namespace m3::testing
+}  // namespace m3::test_support

@@ -3,11 +3,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
-#include <sstream>
 #include <stdexcept>
 
-namespace m3::testing {
+namespace m3::test_support {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -57,31 +55,10 @@ void write_sharded(const std::string& dir, const TensorMap& tensors, int num_sha
   write_text(dir + "/model.safetensors.index.json", index.dump(2));
 }
 
-TempDir::TempDir(const std::string& tag) {
-  std::random_device random;
-  const fs::path dir = fs::temp_directory_path() /
-                       ("m3_test_" + tag + "_" + std::to_string(random()) + std::to_string(random()));
-  fs::create_directories(dir);
-  path_ = dir.string();
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  fs::remove_all(path_, ignored);
-}
-
 void write_text(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) throw std::runtime_error("cannot write " + path);
   out.write(text.data(), std::streamsize(text.size()));
 }
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot read " + path);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-}  // namespace m3::testing
+}  // namespace m3::test_support

@@ -1,13 +1,13 @@
 #pragma once
 // Test-side safetensors writing: tensors as raw bytes, single files, sharded directories with an
-// index, and small helpers for temporary model directories. Written from the format spec, not
+// index. Written from the format spec, not
 // from the loader, so the loader's tests do not check it against itself.
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
-namespace m3::testing {
+namespace m3::test_support {
 
 struct RawTensor {
   std::string dtype;  // safetensors name: "BF16", "F8_E4M3", ...
@@ -26,20 +26,6 @@ void write_safetensors(const std::string& path, const TensorMap& tensors);
 // model.safetensors.index.json mapping each tensor to its shard.
 void write_sharded(const std::string& dir, const TensorMap& tensors, int num_shards);
 
-// A fresh empty directory under the system temp dir, removed with everything in it at scope end.
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag);
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  operator const std::string&() const { return path_; }
-
- private:
-  std::string path_;
-};
 void write_text(const std::string& path, const std::string& text);
-std::string read_bytes(const std::string& path);
 
-}  // namespace m3::testing
+}  // namespace m3::test_support

@@ -5,7 +5,7 @@
 #include <random>
 #include <stdexcept>
 
-namespace m3::testing {
+namespace m3::test_support {
 
 using nlohmann::json;
 using S = TinyShape;
@@ -207,4 +207,4 @@ TinyCheckpoint write_tiny_checkpoint(const std::string& dir, const TinyCheckpoin
   return out;
 }
 
-}  // namespace m3::testing
+}  // namespace m3::test_support

@@ -5,7 +5,7 @@
 
 #include "safetensors_writer.h"
 
-namespace m3::testing {
+namespace m3::test_support {
 
 enum class TinyNaming {
   kRelease,           // language_model.model.*, dense MLPs under mlp.*
@@ -40,4 +40,4 @@ std::string tiny_config_json(bool legacy, bool tied_embeddings);
 // Writes config.json and random weights into dir (which must exist).
 TinyCheckpoint write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& options);
 
-}  // namespace m3::testing
+}  // namespace m3::test_support
