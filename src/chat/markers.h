@@ -1,0 +1,19 @@
+#pragma once
+// The marker strings of MiniMax-M3 output (each one vocab token) and the hold-back rule that keeps
+// streaming parsers from releasing the first bytes of a marker before the rest has arrived.
+#include <cstddef>
+#include <initializer_list>
+#include <string_view>
+
+namespace m3::chat {
+
+inline constexpr std::string_view kThinkOpen = "<mm:think>";
+inline constexpr std::string_view kThinkClose = "</mm:think>";
+// Namespace token written before every tool-call tag, opening and closing.
+inline constexpr std::string_view kToolNamespace = "]<]minimax[>[";
+
+// Length of the longest suffix of `text` that is a proper prefix of one of `markers`: the bytes a
+// streaming parser must hold back. Longest, not shortest: "]]<]" must keep "]<]", not "]".
+size_t held_back_suffix(std::string_view text, std::initializer_list<std::string_view> markers);
+
+}  // namespace m3::chat
