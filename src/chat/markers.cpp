@@ -18,4 +18,4 @@ size_t held_back_suffix(std::string_view text, std::initializer_list<std::string
   return longest;
 }
 
-}  // namespace m3::chat
+} // namespace m3::chat

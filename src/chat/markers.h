@@ -16,4 +16,4 @@ inline constexpr std::string_view kToolNamespace = "]<]minimax[>[";
 // streaming parser must hold back. Longest, not shortest: "]]<]" must keep "]<]", not "]".
 size_t held_back_suffix(std::string_view text, std::initializer_list<std::string_view> markers);
 
-}  // namespace m3::chat
+} // namespace m3::chat

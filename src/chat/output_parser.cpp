@@ -15,17 +15,18 @@ nlohmann::ordered_json ToolCallDelta::to_openai() const {
 }
 
 nlohmann::ordered_json ParsedOutput::to_json() const {
-  auto text_or_null = [](const std::string& text) {
+  auto text_or_null = [](const std::string &text) {
     return text.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(text);
   };
   nlohmann::ordered_json calls = nlohmann::ordered_json::array();
-  for (const ToolCall& call : tool_calls) calls.push_back(call.to_openai());
+  for (const ToolCall &call : tool_calls)
+    calls.push_back(call.to_openai());
   return {{"content", text_or_null(content)},
           {"reasoning_content", text_or_null(reasoning_content)},
           {"tool_calls", std::move(calls)}};
 }
 
-OutputParser::OutputParser(ThinkingMode mode, const nlohmann::json& tools)
+OutputParser::OutputParser(ThinkingMode mode, const nlohmann::json &tools)
     : reasoning_(mode), tool_calls_(tools) {}
 
 Delta OutputParser::feed(std::string_view text) { return collect(reasoning_.feed(text), false); }
@@ -39,10 +40,11 @@ Delta OutputParser::collect(ReasoningSplit split, bool at_end) {
   if (at_end) {
     ToolCallUpdate tail = tool_calls_.finish();
     update.content += tail.content;
-    for (ToolCall& call : tail.calls) update.calls.push_back(std::move(call));
+    for (ToolCall &call : tail.calls)
+      update.calls.push_back(std::move(call));
   }
   delta.content = std::move(update.content);
-  for (ToolCall& call : update.calls) {
+  for (ToolCall &call : update.calls) {
     int index = static_cast<int>(parsed_.tool_calls.size());
     delta.tool_calls.push_back({index, call.id, call.name, ""});
     delta.tool_calls.push_back({index, "", "", call.arguments_json()});
@@ -53,11 +55,11 @@ Delta OutputParser::collect(ReasoningSplit split, bool at_end) {
   return delta;
 }
 
-ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json& tools) {
+ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json &tools) {
   OutputParser parser(mode, tools);
   parser.feed(text);
   parser.finish();
   return parser.parsed();
 }
 
-}  // namespace m3::chat
+} // namespace m3::chat

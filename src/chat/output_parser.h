@@ -19,10 +19,10 @@
 namespace m3::chat {
 
 struct ToolCallDelta {
-  int index = 0;     // position of the call in the response
-  std::string id;    // set on a call's first delta only
-  std::string name;  // set on a call's first delta only
-  std::string arguments;  // a piece of the arguments JSON string
+  int index = 0;         // position of the call in the response
+  std::string id;        // set on a call's first delta only
+  std::string name;      // set on a call's first delta only
+  std::string arguments; // a piece of the arguments JSON string
 
   nlohmann::ordered_json to_openai() const;
 };
@@ -45,16 +45,16 @@ struct ParsedOutput {
 };
 
 class OutputParser {
- public:
+public:
   // `tools`: the request's OpenAI "tools" array (or null).
-  OutputParser(ThinkingMode mode, const nlohmann::json& tools);
+  OutputParser(ThinkingMode mode, const nlohmann::json &tools);
 
   Delta feed(std::string_view text);
-  Delta finish();  // end of generation: flushes held-back text, drops an unfinished invoke
+  Delta finish(); // end of generation: flushes held-back text, drops an unfinished invoke
   // Everything parsed so far (complete after finish()).
-  const ParsedOutput& parsed() const { return parsed_; }
+  const ParsedOutput &parsed() const { return parsed_; }
 
- private:
+private:
   Delta collect(ReasoningSplit split, bool at_end);
 
   ReasoningParser reasoning_;
@@ -62,6 +62,6 @@ class OutputParser {
   ParsedOutput parsed_;
 };
 
-ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json& tools);
+ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json &tools);
 
-}  // namespace m3::chat
+} // namespace m3::chat

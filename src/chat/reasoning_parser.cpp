@@ -22,25 +22,32 @@ Found find_first(std::string_view text, std::initializer_list<std::string_view> 
   Found found;
   for (std::string_view marker : markers) {
     size_t position = text.find(marker);
-    if (position < found.position) found = {position, marker};
+    if (position < found.position)
+      found = {position, marker};
   }
   return found;
 }
 
-}  // namespace
+} // namespace
 
 ThinkingMode parse_thinking_mode(std::string_view name) {
-  if (name == "enabled") return ThinkingMode::kEnabled;
-  if (name == "disabled") return ThinkingMode::kDisabled;
-  if (name == "adaptive") return ThinkingMode::kAdaptive;
-  fail("unknown thinking_mode '" + std::string(name) + "' (expected enabled, disabled or adaptive)");
+  if (name == "enabled")
+    return ThinkingMode::kEnabled;
+  if (name == "disabled")
+    return ThinkingMode::kDisabled;
+  if (name == "adaptive")
+    return ThinkingMode::kAdaptive;
+  fail("unknown thinking_mode '" + std::string(name) +
+       "' (expected enabled, disabled or adaptive)");
 }
 
-ThinkingMode thinking_mode_of_request(const nlohmann::json& request) {
+ThinkingMode thinking_mode_of_request(const nlohmann::json &request) {
   auto kwargs = request.find("chat_template_kwargs");
-  if (kwargs == request.end() || !kwargs->is_object()) return ThinkingMode::kAdaptive;
+  if (kwargs == request.end() || !kwargs->is_object())
+    return ThinkingMode::kAdaptive;
   auto mode = kwargs->find("thinking_mode");
-  if (mode == kwargs->end() || mode->is_null()) return ThinkingMode::kAdaptive;
+  if (mode == kwargs->end() || mode->is_null())
+    return ThinkingMode::kAdaptive;
   require(mode->is_string(), "chat_template_kwargs.thinking_mode must be a string");
   return parse_thinking_mode(mode->get<std::string>());
 }
@@ -75,14 +82,13 @@ ReasoningSplit ReasoningParser::drain(bool at_end) {
       continue;
     }
     const bool reasoning = state_ == State::kReasoning;
-    std::string& sink = reasoning ? out.reasoning : out.content;
+    std::string &sink = reasoning ? out.reasoning : out.content;
     Found found = reasoning ? find_first(rest, {kThinkClose, kThinkOpen, kToolNamespace})
                             : find_first(rest, {kThinkOpen, kThinkClose});
     if (found.position == std::string_view::npos) {
-      size_t held = at_end ? 0
-                    : reasoning
-                        ? held_back_suffix(rest, {kThinkClose, kThinkOpen, kToolNamespace})
-                        : held_back_suffix(rest, {kThinkOpen, kThinkClose});
+      size_t held = at_end      ? 0
+                    : reasoning ? held_back_suffix(rest, {kThinkClose, kThinkOpen, kToolNamespace})
+                                : held_back_suffix(rest, {kThinkOpen, kThinkClose});
       sink.append(rest.substr(0, rest.size() - held));
       rest.remove_prefix(rest.size() - held);
       break;
@@ -90,15 +96,17 @@ ReasoningSplit ReasoningParser::drain(bool at_end) {
     sink.append(rest.substr(0, found.position));
     rest.remove_prefix(found.position);
     if (found.marker == kToolNamespace) {
-      state_ = State::kContent;  // the tool parser gets the token
+      state_ = State::kContent; // the tool parser gets the token
     } else {
       rest.remove_prefix(found.marker.size());
-      if (found.marker == kThinkOpen) state_ = State::kReasoning;
-      if (found.marker == kThinkClose) state_ = State::kContent;
+      if (found.marker == kThinkOpen)
+        state_ = State::kReasoning;
+      if (found.marker == kThinkClose)
+        state_ = State::kContent;
     }
   }
   pending_ = std::string(rest);
   return out;
 }
 
-}  // namespace m3::chat
+} // namespace m3::chat

@@ -5,10 +5,10 @@
 //   enabled  - the prompt ends with <mm:think>, so the output starts inside reasoning;
 //   disabled - the prompt ends with </mm:think>, so the output starts in content;
 //   adaptive - the model may open a think block itself or answer directly.
-// After that the rules are the same for every mode: <mm:think> opens reasoning, </mm:think> closes it
-// (a bare closer outside reasoning, e.g. the "</mm:think>answer" prefix, is dropped), and the tool
-// namespace token ends reasoning too (a model may jump into a call without closing its thoughts),
-// the token itself then belongs to content. Marker text never reaches either output.
+// After that the rules are the same for every mode: <mm:think> opens reasoning, </mm:think> closes
+// it (a bare closer outside reasoning, e.g. the "</mm:think>answer" prefix, is dropped), and the
+// tool namespace token ends reasoning too (a model may jump into a call without closing its
+// thoughts), the token itself then belongs to content. Marker text never reaches either output.
 #include <string>
 #include <string_view>
 
@@ -22,7 +22,7 @@ enum class ThinkingMode { kEnabled, kDisabled, kAdaptive };
 ThinkingMode parse_thinking_mode(std::string_view name);
 // The mode of an OpenAI chat request: chat_template_kwargs.thinking_mode, default adaptive
 // (what the official template does when the kwarg is unset).
-ThinkingMode thinking_mode_of_request(const nlohmann::json& request);
+ThinkingMode thinking_mode_of_request(const nlohmann::json &request);
 
 struct ReasoningSplit {
   std::string reasoning;
@@ -30,7 +30,7 @@ struct ReasoningSplit {
 };
 
 class ReasoningParser {
- public:
+public:
   explicit ReasoningParser(ThinkingMode mode);
 
   // Returns the text that is now certain; bytes that may start a marker are held back.
@@ -38,7 +38,7 @@ class ReasoningParser {
   // End of output: releases whatever is held back.
   ReasoningSplit finish();
 
- private:
+private:
   enum class State { kStart, kReasoning, kContent };
   ReasoningSplit drain(bool at_end);
 
@@ -47,4 +47,4 @@ class ReasoningParser {
   std::string pending_;
 };
 
-}  // namespace m3::chat
+} // namespace m3::chat

@@ -31,9 +31,9 @@ namespace m3::chat {
 // body is malformed (mismatched or unclosed tags that the schema cannot explain).
 // Keys keep the order the model wrote them in.
 std::optional<nlohmann::ordered_json> decode_invoke_arguments(std::string_view body,
-                                                              const nlohmann::json& parameters);
+                                                              const nlohmann::json &parameters);
 
 // The entity policy above, exposed for tests.
 std::string decode_entities_if_escaped(std::string_view value);
 
-}  // namespace m3::chat
+} // namespace m3::chat

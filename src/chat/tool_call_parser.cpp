@@ -27,12 +27,13 @@ enum class CallStart { kWait, kNotACall, kWrapper, kBareInvoke, kStrayClose };
 // What the namespace token at the start of `text` begins, and how many bytes that consumes. A
 // wrapper counts only once an invoke (or its own close) follows it, so "<tool_call>" followed by
 // prose is released as content.
-CallStart classify_call_start(std::string_view text, bool at_end, size_t& consumed) {
+CallStart classify_call_start(std::string_view text, bool at_end, size_t &consumed) {
   auto wait_or_reject = [&](std::string_view partial,
                             std::initializer_list<std::string_view> wholes) {
     if (!at_end)
       for (std::string_view whole : wholes)
-        if (partial.empty() || is_proper_prefix_of(partial, whole)) return CallStart::kWait;
+        if (partial.empty() || is_proper_prefix_of(partial, whole))
+          return CallStart::kWait;
     return CallStart::kNotACall;
   };
   size_t pos = kToolNamespace.size();
@@ -51,7 +52,8 @@ CallStart classify_call_start(std::string_view text, bool at_end, size_t& consum
   size_t after_wrapper = pos + std::string_view("<tool_call>").size();
   size_t next = after_wrapper + leading_spaces(text.substr(after_wrapper));
   std::string_view follow = text.substr(next);
-  if (!follow.starts_with(kToolNamespace)) return wait_or_reject(follow, {kToolNamespace});
+  if (!follow.starts_with(kToolNamespace))
+    return wait_or_reject(follow, {kToolNamespace});
   size_t inner = next + kToolNamespace.size();
   inner += leading_spaces(text.substr(inner));
   std::string_view inner_tag = text.substr(inner);
@@ -61,7 +63,7 @@ CallStart classify_call_start(std::string_view text, bool at_end, size_t& consum
   return CallStart::kWrapper;
 }
 
-}  // namespace
+} // namespace
 
 std::string new_tool_call_id() {
   static constexpr char kAlphabet[] =
@@ -69,7 +71,8 @@ std::string new_tool_call_id() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   std::uniform_int_distribution<size_t> pick(0, sizeof(kAlphabet) - 2);
   std::string id = "call_";
-  for (int i = 0; i < 24; ++i) id += kAlphabet[pick(generator)];
+  for (int i = 0; i < 24; ++i)
+    id += kAlphabet[pick(generator)];
   return id;
 }
 
@@ -83,10 +86,11 @@ nlohmann::ordered_json ToolCall::to_openai() const {
           {"function", {{"name", name}, {"arguments", arguments_json()}}}};
 }
 
-ToolCallParser::ToolCallParser(const nlohmann::json& tools) {
-  if (!tools.is_array()) return;
-  for (const nlohmann::json& tool : tools) {
-    const nlohmann::json& function = tool.contains("function") ? tool["function"] : tool;
+ToolCallParser::ToolCallParser(const nlohmann::json &tools) {
+  if (!tools.is_array())
+    return;
+  for (const nlohmann::json &tool : tools) {
+    const nlohmann::json &function = tool.contains("function") ? tool["function"] : tool;
     if (!function.is_object() || !function.contains("name") || !function["name"].is_string())
       continue;
     schemas_[function["name"].get<std::string>()] =
@@ -109,15 +113,16 @@ ToolCallUpdate ToolCallParser::drain(bool at_end) {
   ToolCallUpdate out;
   std::string_view rest = pending_;
   while (!rest.empty()) {
-    bool progressed = state_ == State::kText ? step_text(rest, out, at_end)
-                                             : step_block(rest, out, at_end);
-    if (!progressed) break;
+    bool progressed =
+        state_ == State::kText ? step_text(rest, out, at_end) : step_block(rest, out, at_end);
+    if (!progressed)
+      break;
   }
   pending_ = std::string(rest);
   return out;
 }
 
-bool ToolCallParser::step_text(std::string_view& rest, ToolCallUpdate& out, bool at_end) {
+bool ToolCallParser::step_text(std::string_view &rest, ToolCallUpdate &out, bool at_end) {
   size_t token = rest.find(kToolNamespace);
   if (token == npos) {
     size_t held = at_end ? 0 : held_back_suffix(rest, {kToolNamespace});
@@ -129,56 +134,60 @@ bool ToolCallParser::step_text(std::string_view& rest, ToolCallUpdate& out, bool
   rest.remove_prefix(token);
   size_t consumed = 0;
   switch (classify_call_start(rest, at_end, consumed)) {
-    case CallStart::kWait:
-      return false;
-    case CallStart::kNotACall:
-      out.content.append(kToolNamespace);
-      rest.remove_prefix(kToolNamespace.size());
-      return true;
-    case CallStart::kStrayClose:  // an orphan close tag: dropped
-      rest.remove_prefix(consumed);
-      return true;
-    case CallStart::kWrapper:
-    case CallStart::kBareInvoke:
-      rest.remove_prefix(consumed);
-      state_ = State::kBlock;
-      return true;
+  case CallStart::kWait:
+    return false;
+  case CallStart::kNotACall:
+    out.content.append(kToolNamespace);
+    rest.remove_prefix(kToolNamespace.size());
+    return true;
+  case CallStart::kStrayClose: // an orphan close tag: dropped
+    rest.remove_prefix(consumed);
+    return true;
+  case CallStart::kWrapper:
+  case CallStart::kBareInvoke:
+    rest.remove_prefix(consumed);
+    state_ = State::kBlock;
+    return true;
   }
   return false;
 }
 
-bool ToolCallParser::step_block(std::string_view& rest, ToolCallUpdate& out, bool at_end) {
+bool ToolCallParser::step_block(std::string_view &rest, ToolCallUpdate &out, bool at_end) {
   size_t spaces = leading_spaces(rest);
   std::string_view after = rest.substr(spaces);
-  if (after.empty()) {  // whitespace between invokes; dropped once the block goes on or ends
-    if (at_end) rest = {};
+  if (after.empty()) { // whitespace between invokes; dropped once the block goes on or ends
+    if (at_end)
+      rest = {};
     return false;
   }
   if (!after.starts_with(kToolNamespace)) {
-    if (!at_end && is_proper_prefix_of(after, kToolNamespace)) return false;
-    rest = after;  // prose: the block ended without its close tag
+    if (!at_end && is_proper_prefix_of(after, kToolNamespace))
+      return false;
+    rest = after; // prose: the block ended without its close tag
     state_ = State::kText;
     return true;
   }
   NamespacedTag tag;
   switch (read_namespaced_tag(after, 0, tag)) {
-    case TagRead::kIncomplete:
-      if (at_end) rest = {};
-      return false;
-    case TagRead::kNotATag:
-      rest = after;
-      state_ = State::kText;
-      return true;
-    case TagRead::kTag:
-      break;
+  case TagRead::kIncomplete:
+    if (at_end)
+      rest = {};
+    return false;
+  case TagRead::kNotATag:
+    rest = after;
+    state_ = State::kText;
+    return true;
+  case TagRead::kTag:
+    break;
   }
   rest = after;
   if (tag.name == "tool_call") {
     rest.remove_prefix(tag.end);
-    if (tag.closing) state_ = State::kText;
+    if (tag.closing)
+      state_ = State::kText;
     return true;
   }
-  if (tag.name != "invoke" || tag.closing) {  // a stray tag outside any invoke
+  if (tag.name != "invoke" || tag.closing) { // a stray tag outside any invoke
     rest.remove_prefix(tag.end);
     return true;
   }
@@ -186,13 +195,15 @@ bool ToolCallParser::step_block(std::string_view& rest, ToolCallUpdate& out, boo
   for (size_t pos = tag.end;;) {
     size_t token = rest.find(kToolNamespace, pos);
     if (token == npos) {
-      if (at_end) rest = {};  // truncated: only this invoke is lost
+      if (at_end)
+        rest = {}; // truncated: only this invoke is lost
       return false;
     }
     NamespacedTag next;
     TagRead read = read_namespaced_tag(rest, token, next);
     if (read == TagRead::kIncomplete) {
-      if (at_end) rest = {};
+      if (at_end)
+        rest = {};
       return false;
     }
     if (read == TagRead::kNotATag) {
@@ -212,18 +223,21 @@ bool ToolCallParser::step_block(std::string_view& rest, ToolCallUpdate& out, boo
   }
 }
 
-void ToolCallParser::emit_invoke(std::string_view invoke, ToolCallUpdate& out) const {
+void ToolCallParser::emit_invoke(std::string_view invoke, ToolCallUpdate &out) const {
   NamespacedTag open;
-  if (read_namespaced_tag(invoke, 0, open) != TagRead::kTag) return;
+  if (read_namespaced_tag(invoke, 0, open) != TagRead::kTag)
+    return;
   auto name = tag_attribute(open.attributes, "name");
-  if (!name || name->empty()) return;
+  if (!name || name->empty())
+    return;
   size_t close = invoke.rfind(kToolNamespace);
   auto schema = schemas_.find(*name);
-  auto arguments = decode_invoke_arguments(invoke.substr(open.end, close - open.end),
-                                           schema == schemas_.end() ? nlohmann::json()
-                                                                    : schema->second);
-  if (!arguments) return;
+  auto arguments =
+      decode_invoke_arguments(invoke.substr(open.end, close - open.end),
+                              schema == schemas_.end() ? nlohmann::json() : schema->second);
+  if (!arguments)
+    return;
   out.calls.push_back(ToolCall{new_tool_call_id(), *name, std::move(*arguments)});
 }
 
-}  // namespace m3::chat
+} // namespace m3::chat

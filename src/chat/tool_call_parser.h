@@ -2,7 +2,8 @@
 // Finds MiniMax-M3 tool calls in the content stream, incrementally:
 //
 //   ]<]minimax[>[<tool_call>\n
-//   ]<]minimax[>[<invoke name="f">]<]minimax[>[<arg>value]<]minimax[>[</arg>]<]minimax[>[</invoke>\n
+//   ]<]minimax[>[<invoke
+//   name="f">]<]minimax[>[<arg>value]<]minimax[>[</arg>]<]minimax[>[</invoke>\n
 //   ]<]minimax[>[</tool_call>
 //
 // Text outside blocks is content, byte for byte. A call is released once its </invoke> arrives
@@ -22,11 +23,11 @@
 namespace m3::chat {
 
 struct ToolCall {
-  std::string id;  // "call_" + 24 random alphanumerics
+  std::string id; // "call_" + 24 random alphanumerics
   std::string name;
-  nlohmann::ordered_json arguments;  // a JSON object, keys in the order the model wrote them
+  nlohmann::ordered_json arguments; // a JSON object, keys in the order the model wrote them
 
-  std::string arguments_json() const;  // OpenAI's `arguments` string
+  std::string arguments_json() const; // OpenAI's `arguments` string
   // {"id", "type": "function", "function": {"name", "arguments"}}
   nlohmann::ordered_json to_openai() const;
 };
@@ -37,24 +38,24 @@ struct ToolCallUpdate {
 };
 
 class ToolCallParser {
- public:
+public:
   // `tools`: the request's OpenAI "tools" array (null or empty when there are none); each
   // function's "parameters" schema types the arguments. Unknown function names still become
   // calls (validation is the caller's job), with types inferred.
-  explicit ToolCallParser(const nlohmann::json& tools);
+  explicit ToolCallParser(const nlohmann::json &tools);
 
   ToolCallUpdate feed(std::string_view text);
   ToolCallUpdate finish();
 
- private:
+private:
   enum class State { kText, kBlock };
   ToolCallUpdate drain(bool at_end);
   // Each returns false when it must wait for more text.
-  bool step_text(std::string_view& rest, ToolCallUpdate& out, bool at_end);
-  bool step_block(std::string_view& rest, ToolCallUpdate& out, bool at_end);
-  void emit_invoke(std::string_view invoke, ToolCallUpdate& out) const;
+  bool step_text(std::string_view &rest, ToolCallUpdate &out, bool at_end);
+  bool step_block(std::string_view &rest, ToolCallUpdate &out, bool at_end);
+  void emit_invoke(std::string_view invoke, ToolCallUpdate &out) const;
 
-  std::unordered_map<std::string, nlohmann::json> schemas_;  // function name -> parameters
+  std::unordered_map<std::string, nlohmann::json> schemas_; // function name -> parameters
   State state_ = State::kText;
   std::string pending_;
 };
@@ -62,4 +63,4 @@ class ToolCallParser {
 // A fresh "call_..." id.
 std::string new_tool_call_id();
 
-}  // namespace m3::chat
+} // namespace m3::chat

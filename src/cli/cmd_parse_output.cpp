@@ -14,13 +14,13 @@
 namespace m3::cli {
 namespace {
 
-std::string read_file(const std::string& path) {
+std::string read_file(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   require(in.good(), "cannot open " + path);
   return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
-int run_parse_output(const std::vector<std::string>& argv) {
+int run_parse_output(const std::vector<std::string> &argv) {
   Args args(argv, {"--request", "--text"});
   std::string request_path = args.required("--request");
   nlohmann::json request =
@@ -28,8 +28,8 @@ int run_parse_output(const std::vector<std::string>& argv) {
   require(request.is_object(), request_path + " is not a JSON object");
   nlohmann::json tools = request.value("tools", nlohmann::json());
   require(tools.is_null() || tools.is_array(), "request 'tools' must be an array");
-  chat::ParsedOutput parsed = chat::parse_output(
-      read_file(args.required("--text")), chat::thinking_mode_of_request(request), tools);
+  chat::ParsedOutput parsed = chat::parse_output(read_file(args.required("--text")),
+                                                 chat::thinking_mode_of_request(request), tools);
   std::string out =
       parsed.to_json().dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   std::fwrite(out.data(), 1, out.size(), stdout);
@@ -41,5 +41,5 @@ CommandRegistration registration("parse-output",
                                  "split model output into content, reasoning and tool calls",
                                  run_parse_output);
 
-}  // namespace
-}  // namespace m3::cli
+} // namespace
+} // namespace m3::cli
