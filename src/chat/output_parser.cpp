@@ -26,8 +26,9 @@ nlohmann::ordered_json ParsedOutput::to_json() const {
           {"tool_calls", std::move(calls)}};
 }
 
-OutputParser::OutputParser(ThinkingMode mode, const nlohmann::json &tools)
-    : reasoning_(mode), tool_calls_(tools) {}
+OutputParser::OutputParser(ThinkingMode mode, const nlohmann::json &tools,
+                           ToolCallParsing tool_parsing)
+    : reasoning_(mode), tool_calls_(tools), tool_parsing_(tool_parsing) {}
 
 Delta OutputParser::feed(std::string_view text) { return collect(reasoning_.feed(text), false); }
 
@@ -36,6 +37,12 @@ Delta OutputParser::finish() { return collect(reasoning_.finish(), true); }
 Delta OutputParser::collect(ReasoningSplit split, bool at_end) {
   Delta delta;
   delta.reasoning = std::move(split.reasoning);
+  parsed_.reasoning_content += delta.reasoning;
+  if (tool_parsing_ == ToolCallParsing::kOff) {
+    delta.content = std::move(split.content);
+    parsed_.content += delta.content;
+    return delta;
+  }
   ToolCallUpdate update = tool_calls_.feed(split.content);
   if (at_end) {
     ToolCallUpdate tail = tool_calls_.finish();
@@ -50,13 +57,13 @@ Delta OutputParser::collect(ReasoningSplit split, bool at_end) {
     delta.tool_calls.push_back({index, "", "", call.arguments_json()});
     parsed_.tool_calls.push_back(std::move(call));
   }
-  parsed_.reasoning_content += delta.reasoning;
   parsed_.content += delta.content;
   return delta;
 }
 
-ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json &tools) {
-  OutputParser parser(mode, tools);
+ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json &tools,
+                          ToolCallParsing tool_parsing) {
+  OutputParser parser(mode, tools, tool_parsing);
   parser.feed(text);
   parser.finish();
   return parser.parsed();

@@ -44,10 +44,14 @@ struct ParsedOutput {
   nlohmann::ordered_json to_json() const;
 };
 
+// kOff leaves tool-call markup in content, e.g. for a request with tool_choice "none".
+enum class ToolCallParsing { kOn, kOff };
+
 class OutputParser {
 public:
   // `tools`: the request's OpenAI "tools" array (or null).
-  OutputParser(ThinkingMode mode, const nlohmann::json &tools);
+  OutputParser(ThinkingMode mode, const nlohmann::json &tools,
+               ToolCallParsing tool_parsing = ToolCallParsing::kOn);
 
   Delta feed(std::string_view text);
   Delta finish(); // end of generation: flushes held-back text, drops an unfinished invoke
@@ -59,9 +63,11 @@ private:
 
   ReasoningParser reasoning_;
   ToolCallParser tool_calls_;
+  ToolCallParsing tool_parsing_;
   ParsedOutput parsed_;
 };
 
-ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json &tools);
+ParsedOutput parse_output(std::string_view text, ThinkingMode mode, const nlohmann::json &tools,
+                          ToolCallParsing tool_parsing = ToolCallParsing::kOn);
 
 } // namespace m3::chat

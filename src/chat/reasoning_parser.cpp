@@ -105,7 +105,7 @@ ReasoningSplit ReasoningParser::drain(bool at_end) {
         state_ = State::kContent;
     }
   }
-  pending_ = std::string(rest);
+  keep_unconsumed(pending_, rest);
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "chat/tool_call_parser.h"
 
+#include <algorithm>
 #include <random>
 
 #include "chat/markers.h"
@@ -118,7 +119,7 @@ ToolCallUpdate ToolCallParser::drain(bool at_end) {
     if (!progressed)
       break;
   }
-  pending_ = std::string(rest);
+  keep_unconsumed(pending_, rest);
   return out;
 }
 
@@ -192,18 +193,18 @@ bool ToolCallParser::step_block(std::string_view &rest, ToolCallUpdate &out, boo
     return true;
   }
   // Find this invoke's close; another invoke or the block's close first means it was cut short.
-  for (size_t pos = tag.end;;) {
+  // Resume where the last feed stopped looking: a long argument is scanned once, not per piece.
+  for (size_t pos = std::max(tag.end, invoke_scan_from_);;) {
     size_t token = rest.find(kToolNamespace, pos);
-    if (token == npos) {
-      if (at_end)
-        rest = {}; // truncated: only this invoke is lost
-      return false;
-    }
     NamespacedTag next;
-    TagRead read = read_namespaced_tag(rest, token, next);
+    TagRead read = token == npos ? TagRead::kIncomplete : read_namespaced_tag(rest, token, next);
     if (read == TagRead::kIncomplete) {
-      if (at_end)
-        rest = {};
+      if (at_end) {
+        rest = {}; // truncated: only this invoke is lost
+        invoke_scan_from_ = 0;
+      } else {
+        invoke_scan_from_ = token != npos ? token : rest.size() - kToolNamespace.size() + 1;
+      }
       return false;
     }
     if (read == TagRead::kNotATag) {
@@ -213,10 +214,12 @@ bool ToolCallParser::step_block(std::string_view &rest, ToolCallUpdate &out, boo
     if (next.name == "invoke" && next.closing) {
       emit_invoke(rest.substr(0, next.end), out);
       rest.remove_prefix(next.end);
+      invoke_scan_from_ = 0;
       return true;
     }
     if (next.name == "invoke" || next.name == "tool_call") {
-      rest.remove_prefix(token);
+      rest.remove_prefix(token); // cut short by the next invoke or the block's close
+      invoke_scan_from_ = 0;
       return true;
     }
     pos = next.end;

@@ -58,6 +58,7 @@ private:
   std::unordered_map<std::string, nlohmann::json> schemas_; // function name -> parameters
   State state_ = State::kText;
   std::string pending_;
+  size_t invoke_scan_from_ = 0; // where the open invoke's close search resumes in pending_
 };
 
 // A fresh "call_..." id.

@@ -1,6 +1,7 @@
 // `m3 parse-output --request FILE --text FILE`: splits raw model output (the text after the
 // generation prompt) into content, reasoning_content and tool_calls, using the request's tools and
-// chat_template_kwargs.thinking_mode (default adaptive). Prints one JSON object.
+// chat_template_kwargs.thinking_mode (default adaptive); tool_choice "none" leaves tool-call
+// markup in content. Prints one JSON object.
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -28,8 +29,10 @@ int run_parse_output(const std::vector<std::string> &argv) {
   require(request.is_object(), request_path + " is not a JSON object");
   nlohmann::json tools = request.value("tools", nlohmann::json());
   require(tools.is_null() || tools.is_array(), "request 'tools' must be an array");
-  chat::ParsedOutput parsed = chat::parse_output(read_file(args.required("--text")),
-                                                 chat::thinking_mode_of_request(request), tools);
+  bool no_tools = request.value("tool_choice", nlohmann::json()) == "none";
+  chat::ParsedOutput parsed = chat::parse_output(
+      read_file(args.required("--text")), chat::thinking_mode_of_request(request), tools,
+      no_tools ? chat::ToolCallParsing::kOff : chat::ToolCallParsing::kOn);
   std::string out =
       parsed.to_json().dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -56,6 +56,21 @@ TEST(ParseOutputCli, DefaultModeIsAdaptive) {
             json::parse(R"({"content": "Hello", "reasoning_content": "hmm", "tool_calls": []})"));
 }
 
+TEST(ParseOutputCli, ToolChoiceNoneKeepsMarkupAsContent) {
+  ScratchDir dir;
+  json request = json::parse(kRequest);
+  request["tool_choice"] = "none";
+  auto request_path = dir.write("request.json", request.dump());
+  auto text = dir.write("output.txt", kOutput);
+  auto result = run_m3("parse-output --request '" + request_path.string() + "' --text '" +
+                       text.string() + "'");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  json out = json::parse(result.out);
+  std::string output = kOutput;
+  EXPECT_EQ(out["content"], output.substr(output.find("]<]minimax[>[")));
+  EXPECT_TRUE(out["tool_calls"].empty());
+}
+
 TEST(ParseOutputCli, UserMistakesAreOneLineErrors) {
   ScratchDir dir;
   auto text = dir.write("output.txt", "hi");

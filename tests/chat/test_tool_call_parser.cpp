@@ -4,6 +4,7 @@
 // pieces, which must give the same result as one piece.
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -409,6 +410,35 @@ TEST(ToolCallParser, IdsAreUniqueAndOpenAIShaped) {
   EXPECT_TRUE(out["reasoning_content"].is_null());
   EXPECT_EQ(out["tool_calls"][1]["function"]["arguments"], "{\"city\":\"B\"}");
   EXPECT_EQ(out["tool_calls"][1]["type"], "function");
+}
+
+TEST(ToolCallParser, ParsingOffLeavesMarkupInContent) {
+  std::string text = ns("<mm:think>r</mm:think>ok §<tool_call>\n§<invoke "
+                        "name=\"get_time\">§<city>A§</city>§</invoke>\n§</tool_call>");
+  ParsedOutput parsed = parse_output(text, ThinkingMode::kAdaptive, tools(), ToolCallParsing::kOff);
+  EXPECT_EQ(parsed.reasoning_content, "r");
+  EXPECT_EQ(parsed.content, text.substr(std::string("<mm:think>r</mm:think>").size()));
+  EXPECT_TRUE(parsed.tool_calls.empty());
+}
+
+TEST(ToolCallParser, LongArgumentStreamedInSmallPiecesStaysLinear) {
+  // A 2 MB file body fed 3 bytes at a time: rescanning the open invoke per piece would take
+  // minutes; resuming the scan keeps it well under the timeout.
+  std::string body;
+  std::mt19937 rng(std::random_device{}());
+  while (body.size() < 2'000'000)
+    body += "line " + std::to_string(rng()) + " < & ]\n";
+  std::string text = ns("§<tool_call>\n§<invoke name=\"typed\">§<code>") + body +
+                     ns("§</code>§</invoke>\n§</tool_call>");
+  OutputParser parser(ThinkingMode::kDisabled, tools());
+  size_t calls = 0;
+  for (size_t at = 0; at < text.size(); at += 3)
+    calls += parser.feed(std::string_view(text).substr(at, 3)).tool_calls.size();
+  calls += parser.finish().tool_calls.size();
+  ASSERT_EQ(calls, 2u);
+  ASSERT_EQ(parser.parsed().tool_calls.size(), 1u);
+  EXPECT_EQ(parser.parsed().tool_calls[0].arguments["code"], body);
+  EXPECT_EQ(parser.parsed().content, "");
 }
 
 TEST(ToolArguments, EntityPolicy) {
