@@ -69,7 +69,7 @@ if [ ! -f "$root/llama-vocab/ggml-vocab-llama-bpe.gguf.out" ]; then
 fi
 
 # --- corpus: prose, code and reST, CJK and other scripts, emoji, whitespace runs ---
-if [ ! -f "$root/corpus/.complete-v2" ]; then
+if [ ! -f "$root/corpus/.complete-v3" ]; then
   while read -r spec deb sha; do
     fetch_deb "$spec" "$deb" "$sha"
   done <<'EOF'
@@ -92,9 +92,8 @@ EOF
   done
   cp "$tmp/usr/share/unicode/emoji/emoji-test.txt" "$out/emoji-test.txt"
   cp "$tmp/usr/share/unicode/emoji/emoji-zwj-sequences.txt" "$out/emoji-zwj.txt"
-  cp "$tmp/usr/share/unicode/DerivedAge.txt" "$root/DerivedAge.txt"
   rm -rf "$tmp"
-  touch "$out/.complete-v2"
+  touch "$out/.complete-v3"
 fi
 
 # --- oracles and their ids ---

@@ -230,7 +230,7 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   const bool cacheable = piece.size() <= kMaxCachedPieceBytes;
   if (cacheable) {
     std::lock_guard lock(cache_mutex_);
-    if (const auto it = cache_.find(std::string(piece)); it != cache_.end()) {
+    if (const auto it = cache_.find(piece); it != cache_.end()) {
       out.insert(out.end(), it->second.begin(), it->second.end());
       return;
     }

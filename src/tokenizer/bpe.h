@@ -45,8 +45,13 @@ class BpeModel {
   // For ignore_merges with byte-level pieces: raw bytes of each token -> id.
   std::unordered_map<std::string, int32_t> raw_vocab_;
 
+  // Lets the cache be searched with a string_view, without building a std::string.
+  struct PieceHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view piece) const { return std::hash<std::string_view>()(piece); }
+  };
   mutable std::mutex cache_mutex_;
-  mutable std::unordered_map<std::string, std::vector<int32_t>> cache_;
+  mutable std::unordered_map<std::string, std::vector<int32_t>, PieceHash, std::equal_to<>> cache_;
 };
 
 }  // namespace m3

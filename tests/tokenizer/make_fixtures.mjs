@@ -1,10 +1,9 @@
 // Derived fixtures for the tokenizer tests, written under <root> (.deps/tokenizer):
-//   corpus/*.txt      lines holding characters new in Unicode 15.0 are dropped: HF tokenizers'
-//                     Oniguruma and our PCRE2 10.42 know Unicode 14, the JS oracle knows 15, and
-//                     the classes (\p{S}, \p{L}) of such characters differ between them
 //   models/gpt4o-m3/  the gpt-4o tokenizer.json plus MiniMax-M3's added tokens (ids and strings
 //                     from the M3 tokenizer; the real file is not in any registry), with a mix of
-//                     special / non-special / lstrip / rstrip / single_word flags
+//                     special / non-special / lstrip / rstrip flags (not single_word: the JS
+//                     oracle ignores it). Ids stay contiguous (HF's Rust loader renumbers gaps):
+//                     placeholders stand in for the legacy tokens the docs do not spell out
 //   corpus/special-mix.txt  corpus lines interleaved with every model's added-token strings,
 //                     truncated ones and whitespace around them (seeded, so always the same)
 // Usage: node tests/tokenizer/make_fixtures.mjs .deps/tokenizer
@@ -14,20 +13,6 @@ import { join, resolve } from "node:path";
 const root = resolve(process.argv[2] ?? ".deps/tokenizer");
 const modelsDir = join(root, "models");
 const corpusDir = join(root, "corpus");
-
-const unicode15 = [];
-for (const line of readFileSync(join(root, "DerivedAge.txt"), "utf8").split("\n")) {
-  const match = /^([0-9A-F]+)(?:\.\.([0-9A-F]+))?\s*;\s*15\.0\b/.exec(line);
-  if (match) unicode15.push([parseInt(match[1], 16), parseInt(match[2] ?? match[1], 16)]);
-}
-const isUnicode15 = (c) => unicode15.some(([lo, hi]) => c >= lo && c <= hi);
-for (const corpus of readdirSync(corpusDir).filter((name) => name.endsWith(".txt"))) {
-  const text = readFileSync(join(corpusDir, corpus), "utf8");
-  const kept = text.split("\n")
-                   .filter((line) => ![...line].some((c) => isUnicode15(c.codePointAt(0))))
-                   .join("\n");
-  if (kept !== text) writeFileSync(join(corpusDir, corpus), kept);
-}
 
 const m3Tokens = [
   [200000, "]!p~["], [200019, "]~b]"], [200020, "[e~["], [200021, "]!d~["],
@@ -47,7 +32,14 @@ const flags = {
   "]<]speech[>[": { rstrip: true },
 };
 
+const named = new Map(m3Tokens);
+for (let id = 200000; id <= 200060; ++id)
+  if (!named.has(id)) m3Tokens.push([id, `<|m3_legacy_${id}|>`]);
+m3Tokens.sort((a, b) => a[0] - b[0]);
+
 const base = JSON.parse(readFileSync(join(modelsDir, "gpt4o", "tokenizer.json"), "utf8"));
+// gpt-4o's <|endofprompt|> (200018) collides with M3's ids.
+base.added_tokens = base.added_tokens.filter((token) => token.id < 200000);
 base.added_tokens.push(...m3Tokens.map(([id, content]) => ({
   id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
   ...flags[content],
