@@ -171,7 +171,10 @@ void Engine::step() {
 }
 
 void Engine::emit_token(Sequence &seq, const float *logits) {
-  const int64_t vocab = model_.config().vocab_size;
+  const int64_t model_vocab = model_.config().vocab_size;
+  const int64_t vocab = config_.sampling_vocab_size > 0
+                            ? std::min(config_.sampling_vocab_size, model_vocab)
+                            : model_vocab;
   const SamplingParams &params = seq.request.sampling;
   std::vector<uint8_t> allowed;
   if (seq.request.constraint) {

@@ -26,6 +26,9 @@ struct EngineConfig {
   int32_t max_num_seqs = 16;
   int32_t max_batch_tokens = 256;
   bool enable_prefix_caching = true;
+  // Ids at or above this are never sampled (embedding rows past the tokenizer's vocabulary);
+  // 0 = the model's vocab_size.
+  int64_t sampling_vocab_size = 0;
 };
 
 class Engine {

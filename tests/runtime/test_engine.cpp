@@ -218,6 +218,21 @@ TEST(Engine, CancelReleasesPagesAndStopTokensFinish) {
   EXPECT_EQ(stopped.finish, FinishReason::kStop);
 }
 
+TEST(Engine, NeverSamplesPastTheSamplingVocabulary) {
+  std::mt19937 rng(std::random_device{}());
+  ContextModel model;
+  EngineConfig config{512, 0, 2, 8, false};
+  config.sampling_vocab_size = 10; // e.g. padding rows past the tokenizer's vocabulary
+  Engine engine(model, config);
+  Request request = greedy(random_prompt(rng, 5), 200);
+  request.sampling.temperature = 1.5f;
+  request.sampling.ignore_eos = true;
+  Collected out = collect(*engine.submit(request).stream);
+  ASSERT_EQ(out.tokens.size(), 200u);
+  for (int32_t t : out.tokens)
+    EXPECT_LT(t, 10);
+}
+
 TEST(Engine, RejectsPromptsThatCannotRun) {
   ContextModel model;
   Engine engine(model, EngineConfig{32, 0, 2, 8, false});
