@@ -1,7 +1,8 @@
 // Paged attention over 128-token K/V blocks, one kernel for three schedules:
 //  - kDense: a CTA takes up to 4 consecutive queries of one sequence and KV head and walks the
 //    logical blocks of its split with online softmax (dense causal layers);
-//  - kSparseEdges: one warp per (query, KV head, selected slot) edge (decode: no inversion);
+//  - kSparseEdges: one CTA per (query, KV head, selected slot) edge, each of its 4 warps taking a
+//    quarter of the block as its own partial (decode: no inversion, short latency);
 //  - kSparseK2q: KV-block-major prefill: one CTA per (KV head, block, chunk of the queries that
 //    selected it) loads the block once and runs every gathered query through it.
 // In all three a warp computes the 16 q heads of one query against the block with mma.sync
@@ -22,18 +23,22 @@ struct WarpState {
   float m[2], l[2];  // running max (log2 domain) and per-thread partial row sums
 };
 
-__device__ __forceinline__ void load_query(WarpState& s, const __nv_bfloat16* q_heads, int g,
-                                           int tig) {
+// A fragments of the 16 heads (g and g + 8 per thread) of one query: [16, 128] at q_heads.
+__device__ __forceinline__ void load_query(uint32_t (&q)[8][4], const __nv_bfloat16* q_heads,
+                                           int g, int tig) {
   const __nv_bfloat16* row0 = q_heads + g * kHeadDim;
   const __nv_bfloat16* row1 = q_heads + (g + 8) * kHeadDim;
 #pragma unroll
   for (int ks = 0; ks < 8; ++ks) {
     const int col = ks * 16 + 2 * tig;
-    s.q[ks][0] = *reinterpret_cast<const uint32_t*>(row0 + col);
-    s.q[ks][1] = *reinterpret_cast<const uint32_t*>(row1 + col);
-    s.q[ks][2] = *reinterpret_cast<const uint32_t*>(row0 + col + 8);
-    s.q[ks][3] = *reinterpret_cast<const uint32_t*>(row1 + col + 8);
+    q[ks][0] = *reinterpret_cast<const uint32_t*>(row0 + col);
+    q[ks][1] = *reinterpret_cast<const uint32_t*>(row1 + col);
+    q[ks][2] = *reinterpret_cast<const uint32_t*>(row0 + col + 8);
+    q[ks][3] = *reinterpret_cast<const uint32_t*>(row1 + col + 8);
   }
+}
+
+__device__ __forceinline__ void reset_state(WarpState& s) {
 #pragma unroll
   for (int nt = 0; nt < 16; ++nt)
 #pragma unroll
@@ -42,23 +47,28 @@ __device__ __forceinline__ void load_query(WarpState& s, const __nv_bfloat16* q_
   s.l[0] = s.l[1] = 0.f;
 }
 
-// Folds keys [block * 128, block * 128 + 128) with j <= position into the warp's state.
+// Folds the keys of sub-tiles [sub_begin, sub_end) (kSubKeys keys each) of the block with
+// j <= position into the warp's state.
+template <int kSubKeys>
 __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint32_t v_tile,
-                                             int block, int position, float scale_log2, int lane) {
+                                             int block, int position, float scale_log2, int lane,
+                                             int sub_begin, int sub_end) {
+  constexpr int kTiles = kSubKeys / 8;
   const int tig = lane % 4;
 #pragma unroll 1
-  for (int half = 0; half < 2; ++half) {
-    const int first_key = block * kBlockSize + half * 64;
+  for (int sub = sub_begin; sub < sub_end; ++sub) {
+    const int first_row = sub * kSubKeys;
+    const int first_key = block * kBlockSize + first_row;
     if (first_key > position) break;
-    float sc[8][4];
+    float sc[kTiles][4];
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt) {
+    for (int nt = 0; nt < kTiles; ++nt) {
 #pragma unroll
       for (int c = 0; c < 4; ++c) sc[nt][c] = 0.f;
 #pragma unroll
       for (int ks2 = 0; ks2 < 4; ++ks2) {
         uint32_t b[4];
-        ldmatrix_x4(b, k_tile + swizzled(half * 64 + nt * 8 + lane % 8, ks2 * 4 + lane / 8,
+        ldmatrix_x4(b, k_tile + swizzled(first_row + nt * 8 + lane % 8, ks2 * 4 + lane / 8,
                                          kRowBytes));
         mma_bf16(sc[nt], s.q[2 * ks2], b[0], b[1]);
         mma_bf16(sc[nt], s.q[2 * ks2 + 1], b[2], b[3]);
@@ -66,7 +76,7 @@ __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint
     }
     float row_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
+    for (int nt = 0; nt < kTiles; ++nt)
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
         const int key = first_key + nt * 8 + 2 * tig + (c & 1);
@@ -84,7 +94,7 @@ __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint
       s.l[r] *= alpha[r];
     }
 #pragma unroll
-    for (int nt = 0; nt < 8; ++nt)
+    for (int nt = 0; nt < kTiles; ++nt)
 #pragma unroll
       for (int c = 0; c < 4; ++c) {
         sc[nt][c] = exp2f(sc[nt][c] - s.m[c / 2]);
@@ -95,13 +105,13 @@ __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint
 #pragma unroll
       for (int c = 0; c < 4; ++c) s.o[nt][c] *= alpha[c / 2];
 #pragma unroll
-    for (int kk = 0; kk < 4; ++kk) {
+    for (int kk = 0; kk < kTiles / 2; ++kk) {
       const uint32_t p[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]),
                              pack_bf16(sc[2 * kk][2], sc[2 * kk][3]),
                              pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]),
                              pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3])};
       const int m = lane / 8;
-      const int key_row = half * 64 + kk * 16 + (m & 1) * 8 + lane % 8;
+      const int key_row = first_row + kk * 16 + (m & 1) * 8 + lane % 8;
 #pragma unroll
       for (int nt2 = 0; nt2 < 8; ++nt2) {
         uint32_t b[4];
@@ -195,21 +205,43 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
   int loaded_block = -1;
   WarpState s;
   const int rounds = (count + num_warps - 1) / num_warps;
-  for (int round = 0; round < rounds; ++round) {
+  // Which query (and partial slot) this warp takes in a round; kSparseEdges: every warp works on
+  // the edge's query, each on its quarter of the block.
+  auto query_of_round = [&](int round, int& query, int& query_slot) {
     const int index = round * num_warps + warp;
-    const bool has_query = index < count;
-    int query = 0, query_slot = slot;
+    query_slot = slot;
+    if (kMode != AttentionMode::kSparseEdges && index >= count) return false;
+    if constexpr (kMode == AttentionMode::kDense) {
+      query = query_begin + index;
+    } else if constexpr (kMode == AttentionMode::kSparseEdges) {
+      query = edge_query;
+      query_slot = slot * kEdgeParts + warp;
+    } else {
+      query = entries[index] / kTopkBlocks;
+      query_slot = entries[index] % kTopkBlocks;
+    }
+    return true;
+  };
+  const __nv_bfloat16* group_q = p.q + size_t(kv_head) * kHeadsPerGroup * kHeadDim;
+  const size_t query_stride = size_t(num_heads) * kHeadDim;
+  // The next round's query fragments are fetched while this round computes.
+  uint32_t next_q[8][4];
+  int next_query = 0, next_slot = slot;
+  bool next_has = query_of_round(0, next_query, next_slot);
+  if (next_has) load_query(next_q, group_q + next_query * query_stride, lane / 4, lane % 4);
+  for (int round = 0; round < rounds; ++round) {
+    const bool has_query = next_has;
+    const int query = next_query, query_slot = next_slot;
     if (has_query) {
-      if constexpr (kMode == AttentionMode::kDense) {
-        query = query_begin + index;
-      } else if constexpr (kMode == AttentionMode::kSparseEdges) {
-        query = edge_query;
-      } else {
-        query = entries[index] / kTopkBlocks;
-        query_slot = entries[index] % kTopkBlocks;
-      }
-      load_query(s, p.q + (size_t(query) * num_heads + kv_head * kHeadsPerGroup) * kHeadDim,
-                 lane / 4, lane % 4);
+#pragma unroll
+      for (int ks = 0; ks < 8; ++ks)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) s.q[ks][c] = next_q[ks][c];
+      reset_state(s);
+    }
+    if (round + 1 < rounds) {
+      next_has = query_of_round(round + 1, next_query, next_slot);
+      if (next_has) load_query(next_q, group_q + next_query * query_stride, lane / 4, lane % 4);
     }
     const int position = has_query ? p.query_position[query] : -1;
     for (int block = block_begin; block < block_end; ++block) {
@@ -236,8 +268,13 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
         }
         loaded_block = block;
       }
-      if (has_query && block * kBlockSize <= position)
-        attend_block(s, k_tile, v_tile, block, position, p.scale_log2, lane);
+      if (has_query && block * kBlockSize <= position) {
+        if constexpr (kMode == AttentionMode::kSparseEdges)
+          attend_block<kBlockSize / kEdgeParts>(s, k_tile, v_tile, block, position, p.scale_log2,
+                                                lane, warp, warp + 1);
+        else
+          attend_block<64>(s, k_tile, v_tile, block, position, p.scale_log2, lane, 0, 2);
+      }
     }
     if (!has_query) continue;
     const size_t head0 = size_t(query) * num_heads + kv_head * kHeadsPerGroup;
@@ -261,35 +298,65 @@ void launch_mode(const AttentionParams& params, int32_t grid, int threads, cudaS
   M3_CUDA_CHECK_LAUNCH();
 }
 
-// One warp per (query, head): LSE-weighted merge of the valid partials.
-__global__ void __launch_bounds__(256) combine_kernel(CombineParams p) {
-  const int64_t task = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
-  const int lane = threadIdx.x % 32;
-  if (task >= int64_t(p.num_queries) * p.num_heads) return;
-  const int query = int(task / p.num_heads);
-  const int local_block = p.query_position[query] / kBlockSize;
-  const int valid = min(p.num_slots, local_block / p.blocks_per_slot + 1);
+// LSE-weighted merge of the valid partials of each (query, head). A task's 16 * kGroups threads
+// split the 128 dims in 16 chunks of 8 and the slots in kGroups strided groups, so the partial
+// loads of a task are independent (latency, not a serial chain, bounds small batches).
+constexpr int kCombineThreads = 128;
+
+template <int kGroups> __global__ void __launch_bounds__(kCombineThreads) combine_kernel(CombineParams p) {
+  constexpr int kThreadsPerTask = 16 * kGroups, kTasksPerCta = kCombineThreads / kThreadsPerTask;
+  __shared__ float group_max[kTasksPerCta][kGroups], group_sum[kTasksPerCta][kGroups];
+  __shared__ float group_acc[kTasksPerCta][kGroups][kHeadDim];
+  const int local = threadIdx.x / kThreadsPerTask, chunk = threadIdx.x % 16;
+  const int group = (threadIdx.x % kThreadsPerTask) / 16;
+  const int64_t task = int64_t(blockIdx.x) * kTasksPerCta + local;
+  const bool active = task < int64_t(p.num_queries) * p.num_heads;
+  int valid = 0;
+  if (active) {
+    const int local_block = p.query_position[task / p.num_heads] / kBlockSize;
+    valid = min(p.num_slots, (local_block / p.blocks_per_slot + 1) * p.parts_per_block);
+  }
   const float* lse = p.partial_lse + task * p.num_slots;
   float m = -INFINITY;
-  for (int s = lane; s < valid; s += 32) m = fmaxf(m, lse[s]);
-  m = warp_max(m);
-  float acc[4] = {0.f, 0.f, 0.f, 0.f}, total = 0.f;
-  const __nv_bfloat16* partial = p.partial_o + task * p.num_slots * kHeadDim + lane * 4;
-  for (int s = 0; s < valid; ++s) {
+  for (int s = group; s < valid; s += kGroups) m = fmaxf(m, lse[s]);
+  if (chunk == 0) group_max[local][group] = m;
+  __syncthreads();
+#pragma unroll
+  for (int g = 0; g < kGroups; ++g) m = fmaxf(m, group_max[local][g]);
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, total = 0.f;
+  const __nv_bfloat16* partial = p.partial_o + task * p.num_slots * kHeadDim + chunk * 8;
+#pragma unroll 4
+  for (int s = group; s < valid; s += kGroups) {
     const float weight = m == -INFINITY ? 0.f : __expf(lse[s] - m);
     total += weight;
-    const uint2 bits = *reinterpret_cast<const uint2*>(partial + size_t(s) * kHeadDim);
-    const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&bits.x));
-    const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&bits.y));
-    acc[0] += weight * lo.x, acc[1] += weight * lo.y, acc[2] += weight * hi.x;
-    acc[3] += weight * hi.y;
+    const uint4 bits = *reinterpret_cast<const uint4*>(partial + size_t(s) * kHeadDim);
+    const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&words[i]));
+      acc[2 * i] += weight * v.x;
+      acc[2 * i + 1] += weight * v.y;
+    }
   }
+#pragma unroll
+  for (int i = 0; i < 8; ++i) group_acc[local][group][chunk * 8 + i] = acc[i];
+  if (chunk == 0) group_sum[local][group] = total;
+  __syncthreads();
+  if (!active || group != 0) return;
+  total = 0.f;
+#pragma unroll
+  for (int g = 0; g < kGroups; ++g) total += group_sum[local][g];
+  for (int g = 1; g < kGroups; ++g)
+#pragma unroll
+    for (int i = 0; i < 8; ++i) acc[i] += group_acc[local][g][chunk * 8 + i];
   const float inverse = total > 0.f ? 1.f / total : 0.f;
-  uint2 packed;
+  uint4 packed;
   packed.x = pack_bf16(acc[0] * inverse, acc[1] * inverse);
   packed.y = pack_bf16(acc[2] * inverse, acc[3] * inverse);
-  *reinterpret_cast<uint2*>(p.out + task * kHeadDim + lane * 4) = packed;
-  if (p.lse != nullptr && lane == 0) p.lse[task] = total > 0.f ? m + __logf(total) : -INFINITY;
+  packed.z = pack_bf16(acc[4] * inverse, acc[5] * inverse);
+  packed.w = pack_bf16(acc[6] * inverse, acc[7] * inverse);
+  *reinterpret_cast<uint4*>(p.out + task * kHeadDim + chunk * 8) = packed;
+  if (p.lse != nullptr && chunk == 0) p.lse[task] = total > 0.f ? m + __logf(total) : -INFINITY;
 }
 
 }  // namespace
@@ -300,7 +367,7 @@ void launch_attention(AttentionMode mode, const AttentionParams& params, int32_t
   if (mode == AttentionMode::kDense)
     launch_mode<AttentionMode::kDense>(params, grid, kAttentionThreads, stream);
   else if (mode == AttentionMode::kSparseEdges)
-    launch_mode<AttentionMode::kSparseEdges>(params, grid, 32, stream);
+    launch_mode<AttentionMode::kSparseEdges>(params, grid, 32 * kEdgeParts, stream);
   else if (mode == AttentionMode::kSparseK2q)
     launch_mode<AttentionMode::kSparseK2q>(params, grid, kAttentionThreads, stream);
   else
@@ -310,9 +377,14 @@ void launch_attention(AttentionMode mode, const AttentionParams& params, int32_t
 void launch_combine(const CombineParams& params, cudaStream_t stream) {
   const int64_t tasks = int64_t(params.num_queries) * params.num_heads;
   if (tasks == 0) return;
-  const int warps_per_cta = 8;
-  combine_kernel<<<int((tasks + warps_per_cta - 1) / warps_per_cta), 32 * warps_per_cta, 0,
-                   stream>>>(params);
+  // Many slots (decode quarters, dense splits): 8 slot groups per task; else 2.
+  if (params.num_slots > kTopkBlocks) {
+    combine_kernel<8><<<int(tasks), kCombineThreads, 0, stream>>>(params);
+  } else {
+    constexpr int kTasksPerCta = kCombineThreads / 32;
+    combine_kernel<2><<<int((tasks + kTasksPerCta - 1) / kTasksPerCta), kCombineThreads, 0,
+                        stream>>>(params);
+  }
   M3_CUDA_CHECK_LAUNCH();
 }
 

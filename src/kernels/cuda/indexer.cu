@@ -1,8 +1,8 @@
 // MSA indexer, part 1: block scores. For every (query, index head) row and logical block b of its
 // work item, score[row, b] = max over the block's keys j <= position of <index_q[row], index_k[j]>
 // (fp32 accumulation). Tensor cores: a warp multiplies 16 rows by 8 keys at a time; bf16 keys go
-// through ldmatrix, e4m3 keys are widened exactly to fp16 in registers (the query is bf16 rounded
-// to fp16, exact for |x| in fp16's normal range). Index-K blocks stream through a 3-stage cp.async
+// through ldmatrix; with e4m3 keys the query is rounded to e4m3 too (RNE, saturating: MSA's
+// "Q8KV8" indexer) and both feed the fp8 MMA. Index-K blocks stream through a 3-stage cp.async
 // pipeline; the CTA holds up to 128 rows (32 queries x 4 heads) so prefill reuses each block.
 #include <cuda_fp8.h>
 
@@ -27,17 +27,12 @@ __device__ __forceinline__ uint32_t load_pair(const __nv_bfloat16* p) {
   return *reinterpret_cast<const uint32_t*>(p);
 }
 
-// bf16 pair -> fp16 pair (exact for the magnitudes RMS-normed index queries have).
-__device__ __forceinline__ uint32_t bf16_pair_to_f16(uint32_t bits) {
-  __nv_bfloat162 b = *reinterpret_cast<__nv_bfloat162*>(&bits);
-  float2 f = __bfloat1622float2(b);
-  __half2 h = __floats2half2_rn(f.x, f.y);
-  return *reinterpret_cast<uint32_t*>(&h);
-}
-
-__device__ __forceinline__ uint32_t e4m3_pair_to_f16(uint32_t bits16) {
-  __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(static_cast<__nv_fp8x2_storage_t>(bits16), __NV_E4M3);
-  return uint32_t(h.x) | (uint32_t(h.y) << 16);
+// Four bf16 -> four e4m3 (round to nearest even, saturating), first element in the low byte.
+__device__ __forceinline__ uint32_t bf16x4_to_e4m3x4(const __nv_bfloat16* p) {
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p + 2));
+  return uint32_t(__nv_cvt_float2_to_fp8x2(lo, __NV_SATFINITE, __NV_E4M3)) |
+         (uint32_t(__nv_cvt_float2_to_fp8x2(hi, __NV_SATFINITE, __NV_E4M3)) << 16);
 }
 
 template <IndexKeyType kType>
@@ -71,16 +66,17 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
     const __nv_bfloat16* q =
         p.index_q + (size_t(query) * p.num_heads + row % p.num_heads) * kIndexHeadDim;
     if (valid) position[half] = p.query_position[query];
+    if constexpr (kType == IndexKeyType::kBF16) {
 #pragma unroll
-    for (int ks = 0; ks < 8; ++ks) {
-      if constexpr (kType == IndexKeyType::kBF16) {
+      for (int ks = 0; ks < 8; ++ks) {
         a[ks][half] = valid ? load_pair(q + ks * 16 + 2 * tig) : 0u;
         a[ks][half + 2] = valid ? load_pair(q + ks * 16 + 8 + 2 * tig) : 0u;
-      } else {
-        // Permuted k order matching the 32-bit key loads below: logical k 2t..2t+1 holds
-        // dims 4t..4t+1 and logical 8+2t.. holds dims 4t+2..4t+3.
-        a[ks][half] = valid ? bf16_pair_to_f16(load_pair(q + ks * 16 + 4 * tig)) : 0u;
-        a[ks][half + 2] = valid ? bf16_pair_to_f16(load_pair(q + ks * 16 + 4 * tig + 2)) : 0u;
+      }
+    } else {
+#pragma unroll
+      for (int ks = 0; ks < 4; ++ks) {  // k32 steps: dims 4t..4t+3 and 16+4t..16+4t+3
+        a[ks][half] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 4 * tig) : 0u;
+        a[ks][half + 2] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 16 + 4 * tig) : 0u;
       }
     }
   }
@@ -118,12 +114,12 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
             mma_bf16(acc, a[2 * ks2 + 1], b[2], b[3]);
           }
         } else {
-          const uint8_t* base = smem + (i % kStages) * kTileBytes;
 #pragma unroll
-          for (int ks = 0; ks < 8; ++ks) {
-            const uint32_t word = *reinterpret_cast<const uint32_t*>(
-                base + swizzled(n_tile * 8 + g, ks, kRowBytes) + 4 * tig);
-            mma_f16(acc, a[ks], e4m3_pair_to_f16(word & 0xffff), e4m3_pair_to_f16(word >> 16));
+          for (int ks2 = 0; ks2 < 2; ++ks2) {  // ldmatrix on bytes: 4 bytes of one key per thread
+            uint32_t b[4];
+            ldmatrix_x4(b, tile + swizzled(n_tile * 8 + lane % 8, ks2 * 4 + lane / 8, kRowBytes));
+            mma_e4m3(acc, a[2 * ks2], b[0], b[1]);
+            mma_e4m3(acc, a[2 * ks2 + 1], b[2], b[3]);
           }
         }
         const int key = block * kBlockSize + n_tile * 8 + 2 * tig;

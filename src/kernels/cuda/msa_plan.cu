@@ -96,7 +96,8 @@ MsaPlan::MsaPlan(const BatchShape& batch, cudaStream_t stream) {
       tiles.push_back({s, row + q, count, 0, blocks});
       longest = std::max<int64_t>(longest, blocks);
     }
-  const int32_t index_chunk = chunk_size_for(int64_t(tiles.size()), longest, 2 * target_ctas);
+  // Split long decode rows so one wave of resident CTAs (2 per SM) streams the index keys.
+  const int32_t index_chunk = chunk_size_for(int64_t(tiles.size()), longest, target_ctas);
   std::vector<IndexerWork> indexer_work;
   for (const IndexerWork& t : tiles)
     for (int32_t b = 0; b < t.block_end; b += index_chunk)
@@ -141,7 +142,8 @@ MsaPlan::MsaPlan(const BatchShape& batch, cudaStream_t stream) {
   dense_work_ = upload(dense_work, stream);
 
   const int num_heads = num_kv_heads_ * kHeadsPerGroup;
-  const int slots = std::max(kTopkBlocks, dense_slots_ > 1 ? dense_slots_ : 0);
+  const int sparse_slots = use_k2q_ ? kTopkBlocks : kTopkBlocks * detail::kEdgeParts;
+  const int slots = std::max(sparse_slots, dense_slots_ > 1 ? dense_slots_ : 0);
   block_scores_ = allocate<float>(size_t(num_queries_) * num_kv_heads_ * max_blocks_);
   partial_o_ = allocate<__nv_bfloat16>(size_t(num_queries_) * num_heads * slots * kHeadDim);
   partial_lse_ = allocate<float>(size_t(num_queries_) * num_heads * slots);
@@ -238,7 +240,7 @@ void MsaPlan::sparse_attention(const PagedLayer& layer, const __nv_bfloat16* q,
   params.query_position = query_position_;
   params.partial_o = partial_o_;
   params.partial_lse = partial_lse_;
-  params.num_slots = kTopkBlocks;
+  params.num_slots = use_k2q_ ? kTopkBlocks : kTopkBlocks * detail::kEdgeParts;
   if (use_k2q_) {
     build_k2q(selected, stream);
     params.k2q_row_start = k2q_row_start_;
@@ -259,8 +261,9 @@ void MsaPlan::sparse_attention(const PagedLayer& layer, const __nv_bfloat16* q,
   combine.query_position = query_position_;
   combine.num_queries = num_queries_;
   combine.num_heads = num_kv_heads_ * kHeadsPerGroup;
-  combine.num_slots = kTopkBlocks;
+  combine.num_slots = params.num_slots;
   combine.blocks_per_slot = 1;
+  combine.parts_per_block = use_k2q_ ? 1 : detail::kEdgeParts;
   combine.out = out;
   combine.lse = lse;
   detail::launch_combine(combine, stream);

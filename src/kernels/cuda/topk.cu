@@ -1,7 +1,8 @@
 // MSA indexer, part 2: top-k selection per (query, index head) row. The local block qb is
 // forced (last valid entry); the other min(16, qb + 1) - 1 entries are the highest-scoring
-// historical blocks 0..qb-1, found by an exact 4-pass radix select (8 bits a pass) over the
-// order-preserving integer image of the fp32 scores, with the candidates kept in registers.
+// historical blocks 0..qb-1, found by an exact radix select (8 bits a pass, stopping early once
+// the boundary digit's bin is taken whole) over the order-preserving integer image of the fp32
+// scores, with the candidates kept in registers.
 // Historical entries come out in no particular order (msa-kernels.md §1.3); -1 pads the row.
 #include "kernels/cuda/kernels.h"
 
@@ -17,7 +18,7 @@ __device__ __forceinline__ uint32_t ordered_bits(float value) {
 template <int kThreads> __global__ void __launch_bounds__(kThreads) topk_kernel(TopkParams p) {
   __shared__ int histogram[256];
   __shared__ uint32_t shared_prefix;
-  __shared__ int shared_remaining, count_above, count_tied;
+  __shared__ int shared_remaining, shared_done, count_above, count_tied;
 
   const int32_t row = blockIdx.x;
   const int32_t query = row / p.num_heads;
@@ -70,6 +71,7 @@ template <int kThreads> __global__ void __launch_bounds__(kThreads) topk_kernel(
           if (seen + histogram[bin] >= remaining) {
             shared_prefix = prefix | (uint32_t(bin) << shift);
             shared_remaining = remaining - seen;
+            shared_done = seen + histogram[bin] == remaining;  // the whole bin is taken
             break;
           }
           seen += histogram[bin];
@@ -81,17 +83,19 @@ template <int kThreads> __global__ void __launch_bounds__(kThreads) topk_kernel(
     prefix = shared_prefix;
     remaining = shared_remaining;
     mask |= 255u << shift;
+    if (shared_done) break;
   }
-  // prefix is now the num_historical-th largest key: take every key above it and `remaining`
-  // keys equal to it.
+  // Under `mask`, prefix is now the digits of the num_historical-th largest key: take every key
+  // above it and `remaining` keys equal to it.
   const int num_above = num_historical - remaining;
 #pragma unroll
   for (int i = 0; i < kTopkPerThread; ++i) {
     if (!candidate(i)) continue;
     const int block = threadIdx.x + i * kThreads;
-    if (keys[i] > prefix) {
+    const uint32_t digits = keys[i] & mask;
+    if (digits > prefix) {
       out[atomicAdd(&count_above, 1)] = block;
-    } else if (keys[i] == prefix) {
+    } else if (digits == prefix) {
       const int tie = atomicAdd(&count_tied, 1);
       if (tie < remaining) out[num_above + tie] = block;
     }
