@@ -285,6 +285,33 @@ def prefill_case(k, rows, n, L, fp8, dense):
     torch.cuda.empty_cache()
 
 
+def markdown_table(columns, rows):
+    """Lines of a markdown table; columns are (header, row -> cell text) pairs."""
+    return (["| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns)] +
+            ["| " + " | ".join(cell(r) for _, cell in columns) + " |" for r in rows])
+
+
+DECODE_COLUMNS = [
+    ("case", lambda r: r["case"]), ("index", lambda r: r["index"]),
+    ("indexer µs (score only)", lambda r: f"{fmt(r['indexer_us'])} ({fmt(r['score_us'])})"),
+    ("sparse attn µs", lambda r: fmt(r["sparse_us"])), ("layer µs", lambda r: fmt(r["total_us"])),
+    ("CV %", lambda r: f"{r['cv']:.1f}"), ("indexer TB/s", lambda r: fmt(r["idx_tbs"], 3)),
+    ("attn TB/s", lambda r: fmt(r["att_tbs"], 3)),
+    ("layer MBU (vs copy)", lambda r: f"{100 * r['mbu_total']:.0f}%"),
+    ("dense SDPA µs", lambda r: fmt(r["dense_sdpa_us"])), ("ours dense µs", lambda r: fmt(r["dense_ours_us"])),
+    ("dense / layer", lambda r: f"{fmt(r['speedup'], 3)}x")]
+
+PREFILL_COLUMNS = [
+    ("case", lambda r: r["case"]), ("index", lambda r: r["index"]),
+    ("score ms", lambda r: fmt(r["score_ms"])), ("top-k ms", lambda r: fmt(r["topk_ms"])),
+    ("indexer TFLOP/s", lambda r: f"{r['indexer_tfs']:.0f}"),
+    ("sparse attn ms (k2q+attn+combine)", lambda r: fmt(r["sparse_ms"])),
+    ("sparse TFLOP/s", lambda r: f"{r['sparse_tfs']:.0f}"), ("layer ms", lambda r: fmt(r["total_ms"])),
+    ("CV %", lambda r: f"{r['cv']:.1f}"), ("dense cuDNN ms", lambda r: fmt(r["dense_cudnn_ms"])),
+    ("dense flash ms", lambda r: fmt(r["dense_flash_ms"])), ("ours dense ms", lambda r: fmt(r["dense_ours_ms"])),
+    ("dense / layer", lambda r: f"{fmt(r['speedup'], 3)}x")]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("lib")
@@ -302,26 +329,9 @@ def main():
     print(head, flush=True)
     lines = [head, ""]
     if args.only != "prefill":
-        d = decode_rows(k, args.quick, copy_tbs)
-        lines += ["| case | index | indexer µs (score only) | sparse attn µs | layer µs | CV % | indexer TB/s | attn TB/s | "
-                  "layer MBU (vs copy) | dense SDPA µs | ours dense µs | dense / layer |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in d:
-            lines.append(f"| {r['case']} | {r['index']} | {fmt(r['indexer_us'])} ({fmt(r['score_us'])}) | {fmt(r['sparse_us'])} | "
-                         f"{fmt(r['total_us'])} | {r['cv']:.1f} | {fmt(r['idx_tbs'], 3)} | {fmt(r['att_tbs'], 3)} | "
-                         f"{100 * r['mbu_total']:.0f}% | {fmt(r['dense_sdpa_us'])} | {fmt(r['dense_ours_us'])} | "
-                         f"{fmt(r['speedup'], 3)}x |")
-        lines.append("")
+        lines += markdown_table(DECODE_COLUMNS, decode_rows(k, args.quick, copy_tbs)) + [""]
     if args.only != "decode":
-        p = prefill_rows(k, args.quick, gemm_tfs)
-        lines += ["| case | index | score ms | top-k ms | indexer TFLOP/s | sparse attn ms (k2q+attn+combine) | "
-                  "sparse TFLOP/s | layer ms | CV % | dense cuDNN ms | dense flash ms | ours dense ms | dense / layer |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in p:
-            lines.append(f"| {r['case']} | {r['index']} | {fmt(r['score_ms'])} | {fmt(r['topk_ms'])} | "
-                         f"{r['indexer_tfs']:.0f} | {fmt(r['sparse_ms'])} | {r['sparse_tfs']:.0f} | "
-                         f"{fmt(r['total_ms'])} | {r['cv']:.1f} | {fmt(r['dense_cudnn_ms'])} | "
-                         f"{fmt(r['dense_flash_ms'])} | {fmt(r['dense_ours_ms'])} | {fmt(r['speedup'], 3)}x |")
+        lines += markdown_table(PREFILL_COLUMNS, prefill_rows(k, args.quick, gemm_tfs))
     text = "\n".join(lines)
     print(text)
     if args.out:

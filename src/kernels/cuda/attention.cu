@@ -15,34 +15,35 @@ namespace m3::cuda::detail {
 namespace {
 
 constexpr int kRowBytes = kHeadDim * 2;
-constexpr int kTileBytes = kBlockSize * kRowBytes;  // one K or V block of one KV head
+constexpr int kTileBytes = kBlockSize * kRowBytes; // one K or V block of one KV head
 
 struct WarpState {
-  uint32_t q[8][4];  // A fragments: heads g, g + 8 of the group, 128 dims in 8 k-steps
-  float o[16][4];    // output accumulators: 16 n-tiles of 8 dims
-  float m[2], l[2];  // running max (log2 domain) and per-thread partial row sums
+  uint32_t q[8][4]; // A fragments: heads g, g + 8 of the group, 128 dims in 8 k-steps
+  float o[16][4];   // output accumulators: 16 n-tiles of 8 dims
+  float m[2], l[2]; // running max (log2 domain) and per-thread partial row sums
 };
 
 // A fragments of the 16 heads (g and g + 8 per thread) of one query: [16, 128] at q_heads.
-__device__ __forceinline__ void load_query(uint32_t (&q)[8][4], const __nv_bfloat16* q_heads,
-                                           int g, int tig) {
-  const __nv_bfloat16* row0 = q_heads + g * kHeadDim;
-  const __nv_bfloat16* row1 = q_heads + (g + 8) * kHeadDim;
+__device__ __forceinline__ void load_query(uint32_t (&q)[8][4], const __nv_bfloat16 *q_heads, int g,
+                                           int tig) {
+  const __nv_bfloat16 *row0 = q_heads + g * kHeadDim;
+  const __nv_bfloat16 *row1 = q_heads + (g + 8) * kHeadDim;
 #pragma unroll
   for (int ks = 0; ks < 8; ++ks) {
     const int col = ks * 16 + 2 * tig;
-    q[ks][0] = *reinterpret_cast<const uint32_t*>(row0 + col);
-    q[ks][1] = *reinterpret_cast<const uint32_t*>(row1 + col);
-    q[ks][2] = *reinterpret_cast<const uint32_t*>(row0 + col + 8);
-    q[ks][3] = *reinterpret_cast<const uint32_t*>(row1 + col + 8);
+    q[ks][0] = *reinterpret_cast<const uint32_t *>(row0 + col);
+    q[ks][1] = *reinterpret_cast<const uint32_t *>(row1 + col);
+    q[ks][2] = *reinterpret_cast<const uint32_t *>(row0 + col + 8);
+    q[ks][3] = *reinterpret_cast<const uint32_t *>(row1 + col + 8);
   }
 }
 
-__device__ __forceinline__ void reset_state(WarpState& s) {
+__device__ __forceinline__ void reset_state(WarpState &s) {
 #pragma unroll
   for (int nt = 0; nt < 16; ++nt)
 #pragma unroll
-    for (int c = 0; c < 4; ++c) s.o[nt][c] = 0.f;
+    for (int c = 0; c < 4; ++c)
+      s.o[nt][c] = 0.f;
   s.m[0] = s.m[1] = -INFINITY;
   s.l[0] = s.l[1] = 0.f;
 }
@@ -50,7 +51,7 @@ __device__ __forceinline__ void reset_state(WarpState& s) {
 // Folds the keys of sub-tiles [sub_begin, sub_end) (kSubKeys keys each) of the block with
 // j <= position into the warp's state.
 template <int kSubKeys>
-__device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint32_t v_tile,
+__device__ __forceinline__ void attend_block(WarpState &s, uint32_t k_tile, uint32_t v_tile,
                                              int block, int position, float scale_log2, int lane,
                                              int sub_begin, int sub_end) {
   constexpr int kTiles = kSubKeys / 8;
@@ -59,17 +60,19 @@ __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint
   for (int sub = sub_begin; sub < sub_end; ++sub) {
     const int first_row = sub * kSubKeys;
     const int first_key = block * kBlockSize + first_row;
-    if (first_key > position) break;
+    if (first_key > position)
+      break;
     float sc[kTiles][4];
 #pragma unroll
     for (int nt = 0; nt < kTiles; ++nt) {
 #pragma unroll
-      for (int c = 0; c < 4; ++c) sc[nt][c] = 0.f;
+      for (int c = 0; c < 4; ++c)
+        sc[nt][c] = 0.f;
 #pragma unroll
       for (int ks2 = 0; ks2 < 4; ++ks2) {
         uint32_t b[4];
-        ldmatrix_x4(b, k_tile + swizzled(first_row + nt * 8 + lane % 8, ks2 * 4 + lane / 8,
-                                         kRowBytes));
+        ldmatrix_x4(b, k_tile +
+                           swizzled(first_row + nt * 8 + lane % 8, ks2 * 4 + lane / 8, kRowBytes));
         mma_bf16(sc[nt], s.q[2 * ks2], b[0], b[1]);
         mma_bf16(sc[nt], s.q[2 * ks2 + 1], b[2], b[3]);
       }
@@ -88,7 +91,7 @@ __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint
     for (int r = 0; r < 2; ++r) {
       row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 1));
       row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 2));
-      const float m_new = fmaxf(s.m[r], row_max[r]);  // finite: key first_key is visible
+      const float m_new = fmaxf(s.m[r], row_max[r]); // finite: key first_key is visible
       alpha[r] = exp2f(s.m[r] - m_new);
       s.m[r] = m_new;
       s.l[r] *= alpha[r];
@@ -103,7 +106,8 @@ __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint
 #pragma unroll
     for (int nt = 0; nt < 16; ++nt)
 #pragma unroll
-      for (int c = 0; c < 4; ++c) s.o[nt][c] *= alpha[c / 2];
+      for (int c = 0; c < 4; ++c)
+        s.o[nt][c] *= alpha[c / 2];
 #pragma unroll
     for (int kk = 0; kk < kTiles / 2; ++kk) {
       const uint32_t p[4] = {pack_bf16(sc[2 * kk][0], sc[2 * kk][1]),
@@ -126,8 +130,8 @@ __device__ __forceinline__ void attend_block(WarpState& s, uint32_t k_tile, uint
 // Writes the normalised output of heads g and g + 8: out rows are [head, 128] with row_stride
 // elements between heads; lse entries lse_stride apart. A state that saw no key writes O = 0,
 // LSE = -inf.
-__device__ __forceinline__ void store_output(WarpState& s, __nv_bfloat16* out, size_t row_stride,
-                                             float* lse, size_t lse_stride, int lane) {
+__device__ __forceinline__ void store_output(WarpState &s, __nv_bfloat16 *out, size_t row_stride,
+                                             float *lse, size_t lse_stride, int lane) {
   const int g = lane / 4, tig = lane % 4;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -138,10 +142,10 @@ __device__ __forceinline__ void store_output(WarpState& s, __nv_bfloat16* out, s
   for (int r = 0; r < 2; ++r) {
     const int head = g + 8 * r;
     const float inverse = s.l[r] > 0.f ? 1.f / s.l[r] : 0.f;
-    __nv_bfloat16* row = out + head * row_stride;
+    __nv_bfloat16 *row = out + head * row_stride;
 #pragma unroll
     for (int nt = 0; nt < 16; ++nt)
-      *reinterpret_cast<uint32_t*>(row + nt * 8 + 2 * tig) =
+      *reinterpret_cast<uint32_t *>(row + nt * 8 + 2 * tig) =
           pack_bf16(s.o[nt][2 * r] * inverse, s.o[nt][2 * r + 1] * inverse);
     if (lse != nullptr && tig == 0)
       lse[head * lse_stride] =
@@ -159,17 +163,18 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
 
   // Resolve the work: sequence, KV head, block range, and a query list.
   int sequence, kv_head, block_begin, block_end, slot = -1, count;
-  int query_begin = 0;                  // kDense: consecutive queries
-  const int32_t* entries = nullptr;     // kSparseK2q: query * 16 + slot
-  int edge_query = 0;                   // kSparseEdges
+  int query_begin = 0;              // kDense: consecutive queries
+  const int32_t *entries = nullptr; // kSparseK2q: query * 16 + slot
+  int edge_query = 0;               // kSparseEdges
   if constexpr (kMode == AttentionMode::kDense) {
     const DenseWork w = p.dense_work[blockIdx.x];
     sequence = w.sequence, kv_head = w.kv_head, block_begin = w.block_begin;
     block_end = w.block_end, slot = w.slot, count = w.query_count, query_begin = w.query_begin;
   } else if constexpr (kMode == AttentionMode::kSparseEdges) {
-    const int edge = blockIdx.x;  // (query, kv_head, slot)
+    const int edge = blockIdx.x; // (query, kv_head, slot)
     const int32_t block = p.selected[edge];
-    if (block < 0) return;
+    if (block < 0)
+      return;
     edge_query = edge / (p.num_kv_heads * kTopkBlocks);
     kv_head = (edge / kTopkBlocks) % p.num_kv_heads;
     slot = edge % kTopkBlocks;
@@ -178,11 +183,15 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
   } else {
     const int num_rows = p.num_kv_heads * p.total_blocks;
     const int cta = blockIdx.x;
-    if (cta >= p.k2q_cta_start[num_rows]) return;
-    int lo = 0, hi = num_rows;  // last row with cta_start[row] <= cta
+    if (cta >= p.k2q_cta_start[num_rows])
+      return;
+    int lo = 0, hi = num_rows; // last row with cta_start[row] <= cta
     while (hi - lo > 1) {
       const int mid = (lo + hi) / 2;
-      if (p.k2q_cta_start[mid] <= cta) lo = mid; else hi = mid;
+      if (p.k2q_cta_start[mid] <= cta)
+        lo = mid;
+      else
+        hi = mid;
     }
     const int row = lo;
     kv_head = row / p.total_blocks;
@@ -190,7 +199,10 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
     int s_lo = 0, s_hi = p.num_sequences;
     while (s_hi - s_lo > 1) {
       const int mid = (s_lo + s_hi) / 2;
-      if (p.block_offset[mid] <= global_block) s_lo = mid; else s_hi = mid;
+      if (p.block_offset[mid] <= global_block)
+        s_lo = mid;
+      else
+        s_hi = mid;
     }
     sequence = s_lo;
     block_begin = global_block - p.block_offset[sequence];
@@ -200,17 +212,18 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
     entries = p.k2q_entries + first;
   }
 
-  const int32_t* page_table = p.page_tables + size_t(sequence) * p.page_table_stride;
+  const int32_t *page_table = p.page_tables + size_t(sequence) * p.page_table_stride;
   const size_t head_stride = size_t(kBlockSize) * kHeadDim;
   int loaded_block = -1;
   WarpState s;
   const int rounds = (count + num_warps - 1) / num_warps;
   // Which query (and partial slot) this warp takes in a round; kSparseEdges: every warp works on
   // the edge's query, each on its quarter of the block.
-  auto query_of_round = [&](int round, int& query, int& query_slot) {
+  auto query_of_round = [&](int round, int &query, int &query_slot) {
     const int index = round * num_warps + warp;
     query_slot = slot;
-    if (kMode != AttentionMode::kSparseEdges && index >= count) return false;
+    if (kMode != AttentionMode::kSparseEdges && index >= count)
+      return false;
     if constexpr (kMode == AttentionMode::kDense) {
       query = query_begin + index;
     } else if constexpr (kMode == AttentionMode::kSparseEdges) {
@@ -222,13 +235,14 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
     }
     return true;
   };
-  const __nv_bfloat16* group_q = p.q + size_t(kv_head) * kHeadsPerGroup * kHeadDim;
+  const __nv_bfloat16 *group_q = p.q + size_t(kv_head) * kHeadsPerGroup * kHeadDim;
   const size_t query_stride = size_t(num_heads) * kHeadDim;
   // The next round's query fragments are fetched while this round computes.
   uint32_t next_q[8][4];
   int next_query = 0, next_slot = slot;
   bool next_has = query_of_round(0, next_query, next_slot);
-  if (next_has) load_query(next_q, group_q + next_query * query_stride, lane / 4, lane % 4);
+  if (next_has)
+    load_query(next_q, group_q + next_query * query_stride, lane / 4, lane % 4);
   for (int round = 0; round < rounds; ++round) {
     const bool has_query = next_has;
     const int query = next_query, query_slot = next_slot;
@@ -236,12 +250,14 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
 #pragma unroll
       for (int ks = 0; ks < 8; ++ks)
 #pragma unroll
-        for (int c = 0; c < 4; ++c) s.q[ks][c] = next_q[ks][c];
+        for (int c = 0; c < 4; ++c)
+          s.q[ks][c] = next_q[ks][c];
       reset_state(s);
     }
     if (round + 1 < rounds) {
       next_has = query_of_round(round + 1, next_query, next_slot);
-      if (next_has) load_query(next_q, group_q + next_query * query_stride, lane / 4, lane % 4);
+      if (next_has)
+        load_query(next_q, group_q + next_query * query_stride, lane / 4, lane % 4);
     }
     const int position = has_query ? p.query_position[query] : -1;
     for (int block = block_begin; block < block_end; ++block) {
@@ -249,9 +265,9 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
         __syncthreads();
         const size_t page = page_table[block];
         const size_t offset = (page * p.num_kv_heads + kv_head) * head_stride;
-        load_tile_async(k_tile, reinterpret_cast<const uint8_t*>(p.keys + offset), kBlockSize,
+        load_tile_async(k_tile, reinterpret_cast<const uint8_t *>(p.keys + offset), kBlockSize,
                         kRowBytes);
-        load_tile_async(v_tile, reinterpret_cast<const uint8_t*>(p.values + offset), kBlockSize,
+        load_tile_async(v_tile, reinterpret_cast<const uint8_t *>(p.values + offset), kBlockSize,
                         kRowBytes);
         cp_async_commit();
         cp_async_wait<0>();
@@ -260,9 +276,9 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
         if (valid_rows < kBlockSize) {
           // Slots past the sequence end hold whatever the page had; P is 0 there but 0 * NaN
           // is not, so clear those V rows.
-          uint8_t* v_bytes = smem + kTileBytes;
+          uint8_t *v_bytes = smem + kTileBytes;
           for (int i = threadIdx.x; i < (kBlockSize - valid_rows) * 16; i += blockDim.x)
-            *reinterpret_cast<uint4*>(v_bytes + swizzled(valid_rows + i / 16, i % 16, kRowBytes)) =
+            *reinterpret_cast<uint4 *>(v_bytes + swizzled(valid_rows + i / 16, i % 16, kRowBytes)) =
                 make_uint4(0, 0, 0, 0);
           __syncthreads();
         }
@@ -276,11 +292,11 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
           attend_block<64>(s, k_tile, v_tile, block, position, p.scale_log2, lane, 0, 2);
       }
     }
-    if (!has_query) continue;
+    if (!has_query)
+      continue;
     const size_t head0 = size_t(query) * num_heads + kv_head * kHeadsPerGroup;
     if (query_slot < 0) {
-      store_output(s, p.out + head0 * kHeadDim, kHeadDim, p.lse ? p.lse + head0 : nullptr, 1,
-                   lane);
+      store_output(s, p.out + head0 * kHeadDim, kHeadDim, p.lse ? p.lse + head0 : nullptr, 1, lane);
     } else {
       store_output(s, p.partial_o + (head0 * p.num_slots + query_slot) * kHeadDim,
                    size_t(p.num_slots) * kHeadDim, p.partial_lse + head0 * p.num_slots + query_slot,
@@ -290,7 +306,7 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
 }
 
 template <AttentionMode kMode>
-void launch_mode(const AttentionParams& params, int32_t grid, int threads, cudaStream_t stream) {
+void launch_mode(const AttentionParams &params, int32_t grid, int threads, cudaStream_t stream) {
   const int smem = 2 * kTileBytes;
   M3_CUDA_CHECK(cudaFuncSetAttribute(attention_kernel<kMode>,
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
@@ -303,7 +319,8 @@ void launch_mode(const AttentionParams& params, int32_t grid, int threads, cudaS
 // loads of a task are independent (latency, not a serial chain, bounds small batches).
 constexpr int kCombineThreads = 128;
 
-template <int kGroups> __global__ void __launch_bounds__(kCombineThreads) combine_kernel(CombineParams p) {
+template <int kGroups>
+__global__ void __launch_bounds__(kCombineThreads) combine_kernel(CombineParams p) {
   constexpr int kThreadsPerTask = 16 * kGroups, kTasksPerCta = kCombineThreads / kThreadsPerTask;
   __shared__ float group_max[kTasksPerCta][kGroups], group_sum[kTasksPerCta][kGroups];
   __shared__ float group_acc[kTasksPerCta][kGroups][kHeadDim];
@@ -316,54 +333,64 @@ template <int kGroups> __global__ void __launch_bounds__(kCombineThreads) combin
     const int local_block = p.query_position[task / p.num_heads] / kBlockSize;
     valid = min(p.num_slots, (local_block / p.blocks_per_slot + 1) * p.parts_per_block);
   }
-  const float* lse = p.partial_lse + task * p.num_slots;
+  const float *lse = p.partial_lse + task * p.num_slots;
   float m = -INFINITY;
-  for (int s = group; s < valid; s += kGroups) m = fmaxf(m, lse[s]);
-  if (chunk == 0) group_max[local][group] = m;
+  for (int s = group; s < valid; s += kGroups)
+    m = fmaxf(m, lse[s]);
+  if (chunk == 0)
+    group_max[local][group] = m;
   __syncthreads();
 #pragma unroll
-  for (int g = 0; g < kGroups; ++g) m = fmaxf(m, group_max[local][g]);
+  for (int g = 0; g < kGroups; ++g)
+    m = fmaxf(m, group_max[local][g]);
   float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, total = 0.f;
-  const __nv_bfloat16* partial = p.partial_o + task * p.num_slots * kHeadDim + chunk * 8;
+  const __nv_bfloat16 *partial = p.partial_o + task * p.num_slots * kHeadDim + chunk * 8;
 #pragma unroll 4
   for (int s = group; s < valid; s += kGroups) {
     const float weight = m == -INFINITY ? 0.f : __expf(lse[s] - m);
     total += weight;
-    const uint4 bits = *reinterpret_cast<const uint4*>(partial + size_t(s) * kHeadDim);
+    const uint4 bits = *reinterpret_cast<const uint4 *>(partial + size_t(s) * kHeadDim);
     const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
-      const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&words[i]));
+      const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&words[i]));
       acc[2 * i] += weight * v.x;
       acc[2 * i + 1] += weight * v.y;
     }
   }
 #pragma unroll
-  for (int i = 0; i < 8; ++i) group_acc[local][group][chunk * 8 + i] = acc[i];
-  if (chunk == 0) group_sum[local][group] = total;
+  for (int i = 0; i < 8; ++i)
+    group_acc[local][group][chunk * 8 + i] = acc[i];
+  if (chunk == 0)
+    group_sum[local][group] = total;
   __syncthreads();
-  if (!active || group != 0) return;
+  if (!active || group != 0)
+    return;
   total = 0.f;
 #pragma unroll
-  for (int g = 0; g < kGroups; ++g) total += group_sum[local][g];
+  for (int g = 0; g < kGroups; ++g)
+    total += group_sum[local][g];
   for (int g = 1; g < kGroups; ++g)
 #pragma unroll
-    for (int i = 0; i < 8; ++i) acc[i] += group_acc[local][g][chunk * 8 + i];
+    for (int i = 0; i < 8; ++i)
+      acc[i] += group_acc[local][g][chunk * 8 + i];
   const float inverse = total > 0.f ? 1.f / total : 0.f;
   uint4 packed;
   packed.x = pack_bf16(acc[0] * inverse, acc[1] * inverse);
   packed.y = pack_bf16(acc[2] * inverse, acc[3] * inverse);
   packed.z = pack_bf16(acc[4] * inverse, acc[5] * inverse);
   packed.w = pack_bf16(acc[6] * inverse, acc[7] * inverse);
-  *reinterpret_cast<uint4*>(p.out + task * kHeadDim + chunk * 8) = packed;
-  if (p.lse != nullptr && chunk == 0) p.lse[task] = total > 0.f ? m + __logf(total) : -INFINITY;
+  *reinterpret_cast<uint4 *>(p.out + task * kHeadDim + chunk * 8) = packed;
+  if (p.lse != nullptr && chunk == 0)
+    p.lse[task] = total > 0.f ? m + __logf(total) : -INFINITY;
 }
 
-}  // namespace
+} // namespace
 
-void launch_attention(AttentionMode mode, const AttentionParams& params, int32_t grid,
+void launch_attention(AttentionMode mode, const AttentionParams &params, int32_t grid,
                       cudaStream_t stream) {
-  if (grid == 0) return;
+  if (grid == 0)
+    return;
   if (mode == AttentionMode::kDense)
     launch_mode<AttentionMode::kDense>(params, grid, kAttentionThreads, stream);
   else if (mode == AttentionMode::kSparseEdges)
@@ -374,18 +401,19 @@ void launch_attention(AttentionMode mode, const AttentionParams& params, int32_t
     throw std::runtime_error("attention: unknown mode");
 }
 
-void launch_combine(const CombineParams& params, cudaStream_t stream) {
+void launch_combine(const CombineParams &params, cudaStream_t stream) {
   const int64_t tasks = int64_t(params.num_queries) * params.num_heads;
-  if (tasks == 0) return;
+  if (tasks == 0)
+    return;
   // Many slots (decode quarters, dense splits): 8 slot groups per task; else 2.
   if (params.num_slots > kTopkBlocks) {
     combine_kernel<8><<<int(tasks), kCombineThreads, 0, stream>>>(params);
   } else {
     constexpr int kTasksPerCta = kCombineThreads / 32;
-    combine_kernel<2><<<int((tasks + kTasksPerCta - 1) / kTasksPerCta), kCombineThreads, 0,
-                        stream>>>(params);
+    combine_kernel<2>
+        <<<int((tasks + kTasksPerCta - 1) / kTasksPerCta), kCombineThreads, 0, stream>>>(params);
   }
   M3_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace m3::cuda::detail
+} // namespace m3::cuda::detail

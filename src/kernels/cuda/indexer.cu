@@ -23,14 +23,14 @@ template <> struct KeyTraits<IndexKeyType::kFP8E4M3> {
   static constexpr int kRowBytes = kIndexHeadDim;
 };
 
-__device__ __forceinline__ uint32_t load_pair(const __nv_bfloat16* p) {
-  return *reinterpret_cast<const uint32_t*>(p);
+__device__ __forceinline__ uint32_t load_pair(const __nv_bfloat16 *p) {
+  return *reinterpret_cast<const uint32_t *>(p);
 }
 
 // Four bf16 -> four e4m3 (round to nearest even, saturating), first element in the low byte.
-__device__ __forceinline__ uint32_t bf16x4_to_e4m3x4(const __nv_bfloat16* p) {
-  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p));
-  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(p + 2));
+__device__ __forceinline__ uint32_t bf16x4_to_e4m3x4(const __nv_bfloat16 *p) {
+  const float2 lo = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(p));
+  const float2 hi = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(p + 2));
   return uint32_t(__nv_cvt_float2_to_fp8x2(lo, __NV_SATFINITE, __NV_E4M3)) |
          (uint32_t(__nv_cvt_float2_to_fp8x2(hi, __NV_SATFINITE, __NV_E4M3)) << 16);
 }
@@ -47,8 +47,9 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
   const int rows = w.query_count * p.num_heads;
   const int num_groups = (rows + 15) / 16;
   int groups_pow2 = 1;
-  while (groups_pow2 < num_groups) groups_pow2 *= 2;
-  const int key_parts = kWarps / groups_pow2;  // warps sharing one 16-row group split its keys
+  while (groups_pow2 < num_groups)
+    groups_pow2 *= 2;
+  const int key_parts = kWarps / groups_pow2; // warps sharing one 16-row group split its keys
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, tig = lane % 4;
   const int group = warp / key_parts, part = warp % key_parts;
@@ -63,9 +64,10 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
     const int row = group * 16 + g + half * 8;
     const bool valid = active && row < rows;
     const int query = w.query_begin + row / p.num_heads;
-    const __nv_bfloat16* q =
+    const __nv_bfloat16 *q =
         p.index_q + (size_t(query) * p.num_heads + row % p.num_heads) * kIndexHeadDim;
-    if (valid) position[half] = p.query_position[query];
+    if (valid)
+      position[half] = p.query_position[query];
     if constexpr (kType == IndexKeyType::kBF16) {
 #pragma unroll
       for (int ks = 0; ks < 8; ++ks) {
@@ -74,15 +76,15 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
       }
     } else {
 #pragma unroll
-      for (int ks = 0; ks < 4; ++ks) {  // k32 steps: dims 4t..4t+3 and 16+4t..16+4t+3
+      for (int ks = 0; ks < 4; ++ks) { // k32 steps: dims 4t..4t+3 and 16+4t..16+4t+3
         a[ks][half] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 4 * tig) : 0u;
         a[ks][half + 2] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 16 + 4 * tig) : 0u;
       }
     }
   }
 
-  const int32_t* page_table = p.page_tables + size_t(w.sequence) * p.page_table_stride;
-  const uint8_t* keys = static_cast<const uint8_t*>(p.index_keys);
+  const int32_t *page_table = p.page_tables + size_t(w.sequence) * p.page_table_stride;
+  const uint8_t *keys = static_cast<const uint8_t *>(p.index_keys);
   const int num_blocks = w.block_end - w.block_begin;
   auto issue = [&](int i) {
     if (i < num_blocks) {
@@ -115,7 +117,7 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
           }
         } else {
 #pragma unroll
-          for (int ks2 = 0; ks2 < 2; ++ks2) {  // ldmatrix on bytes: 4 bytes of one key per thread
+          for (int ks2 = 0; ks2 < 2; ++ks2) { // ldmatrix on bytes: 4 bytes of one key per thread
             uint32_t b[4];
             ldmatrix_x4(b, tile + swizzled(n_tile * 8 + lane % 8, ks2 * 4 + lane / 8, kRowBytes));
             mma_e4m3(acc, a[2 * ks2], b[0], b[1]);
@@ -126,7 +128,8 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
 #pragma unroll
         for (int c = 0; c < 4; ++c) {
           const int half = c / 2;
-          if (key + (c & 1) <= position[half]) best[half] = fmaxf(best[half], acc[c]);
+          if (key + (c & 1) <= position[half])
+            best[half] = fmaxf(best[half], acc[c]);
         }
       }
 #pragma unroll
@@ -143,7 +146,8 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
     for (int row = threadIdx.x; row < rows; row += blockDim.x) {
       const int first_warp = (row / 16) * key_parts;
       float best = part_max[first_warp][row % 16];
-      for (int k = 1; k < key_parts; ++k) best = fmaxf(best, part_max[first_warp + k][row % 16]);
+      for (int k = 1; k < key_parts; ++k)
+        best = fmaxf(best, part_max[first_warp + k][row % 16]);
       const int query = w.query_begin + row / p.num_heads;
       p.block_scores[(size_t(query) * p.num_heads + row % p.num_heads) * p.score_stride + block] =
           best;
@@ -152,7 +156,7 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
 }
 
 template <IndexKeyType kType>
-void launch_typed(const ScoreParams& params, int num_work, cudaStream_t stream) {
+void launch_typed(const ScoreParams &params, int num_work, cudaStream_t stream) {
   const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + kWarps * 16 * 4;
   M3_CUDA_CHECK(cudaFuncSetAttribute(score_blocks_kernel<kType>,
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
@@ -160,11 +164,12 @@ void launch_typed(const ScoreParams& params, int num_work, cudaStream_t stream) 
   M3_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace
+} // namespace
 
-void launch_score_blocks(const ScoreParams& params, IndexKeyType type, int num_work,
+void launch_score_blocks(const ScoreParams &params, IndexKeyType type, int num_work,
                          cudaStream_t stream) {
-  if (num_work == 0) return;
+  if (num_work == 0)
+    return;
   if (type == IndexKeyType::kBF16)
     launch_typed<IndexKeyType::kBF16>(params, num_work, stream);
   else if (type == IndexKeyType::kFP8E4M3)
@@ -173,4 +178,4 @@ void launch_score_blocks(const ScoreParams& params, IndexKeyType type, int num_w
     throw std::runtime_error("score_blocks: unsupported index key type");
 }
 
-}  // namespace m3::cuda::detail
+} // namespace m3::cuda::detail

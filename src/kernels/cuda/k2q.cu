@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kScanThreads = 1024;
 
-__device__ __forceinline__ int edge_row(const K2qParams& p, int64_t edge, int32_t block) {
+__device__ __forceinline__ int edge_row(const K2qParams &p, int64_t edge, int32_t block) {
   const int32_t query = int32_t(edge / (p.num_kv_heads * kTopkBlocks));
   const int kv_head = int(edge / kTopkBlocks) % p.num_kv_heads;
   return kv_head * p.total_blocks + p.block_offset[p.query_sequence[query]] + block;
@@ -22,7 +22,8 @@ __global__ void count_kernel(K2qParams p) {
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < edges;
        e += int64_t(gridDim.x) * blockDim.x) {
     const int32_t block = p.selected[e];
-    if (block >= 0) atomicAdd(&p.counts[edge_row(p, e, block)], 1);
+    if (block >= 0)
+      atomicAdd(&p.counts[edge_row(p, e, block)], 1);
   }
 }
 
@@ -43,16 +44,19 @@ __global__ void __launch_bounds__(kScanThreads) scan_kernel(K2qParams p) {
   for (int offset = 1; offset < 32; offset <<= 1) {
     const int r = __shfl_up_sync(0xffffffffu, row_incl, offset);
     const int c = __shfl_up_sync(0xffffffffu, cta_incl, offset);
-    if (lane >= offset) row_incl += r, cta_incl += c;
+    if (lane >= offset)
+      row_incl += r, cta_incl += c;
   }
-  if (lane == 31) warp_rows[warp] = row_incl, warp_ctas[warp] = cta_incl;
+  if (lane == 31)
+    warp_rows[warp] = row_incl, warp_ctas[warp] = cta_incl;
   __syncthreads();
   if (warp == 0) {
     int r = warp_rows[lane], c = warp_ctas[lane];
     for (int offset = 1; offset < 32; offset <<= 1) {
       const int rr = __shfl_up_sync(0xffffffffu, r, offset);
       const int cc = __shfl_up_sync(0xffffffffu, c, offset);
-      if (lane >= offset) r += rr, c += cc;
+      if (lane >= offset)
+        r += rr, c += cc;
     }
     warp_rows[lane] = r, warp_ctas[lane] = c;
   }
@@ -77,16 +81,17 @@ __global__ void scatter_kernel(K2qParams p) {
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < edges;
        e += int64_t(gridDim.x) * blockDim.x) {
     const int32_t block = p.selected[e];
-    if (block < 0) continue;
+    if (block < 0)
+      continue;
     const int slot = int(e % kTopkBlocks);
     const int32_t query = int32_t(e / (p.num_kv_heads * kTopkBlocks));
     p.entries[atomicAdd(&p.cursor[edge_row(p, e, block)], 1)] = query * kTopkBlocks + slot;
   }
 }
 
-}  // namespace
+} // namespace
 
-void launch_k2q(const K2qParams& params, cudaStream_t stream) {
+void launch_k2q(const K2qParams &params, cudaStream_t stream) {
   const int num_rows = params.num_kv_heads * params.total_blocks;
   M3_CUDA_CHECK(cudaMemsetAsync(params.counts, 0, sizeof(int32_t) * num_rows, stream));
   const int64_t edges = int64_t(params.num_queries) * params.num_kv_heads * kTopkBlocks;
@@ -99,4 +104,4 @@ void launch_k2q(const K2qParams& params, cudaStream_t stream) {
   M3_CUDA_CHECK_LAUNCH();
 }
 
-}  // namespace m3::cuda::detail
+} // namespace m3::cuda::detail

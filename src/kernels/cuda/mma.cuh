@@ -27,7 +27,7 @@ __device__ __forceinline__ void mma_e4m3(float (&d)[4], const uint32_t (&a)[4], 
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
 }
 
-__device__ __forceinline__ uint32_t smem_address(const void* pointer) {
+__device__ __forceinline__ uint32_t smem_address(const void *pointer) {
   return static_cast<uint32_t>(__cvta_generic_to_shared(pointer));
 }
 
@@ -43,7 +43,7 @@ __device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], uint32_t add
                : "r"(address));
 }
 
-__device__ __forceinline__ void cp_async_16(uint32_t smem, const void* global) {
+__device__ __forceinline__ void cp_async_16(uint32_t smem, const void *global) {
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smem), "l"(global));
 }
 __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n"); }
@@ -53,7 +53,7 @@ template <int kPending> __device__ __forceinline__ void cp_async_wait() {
 
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
-  return *reinterpret_cast<uint32_t*>(&v);
+  return *reinterpret_cast<uint32_t *>(&v);
 }
 
 // Byte offset of 16-byte chunk `chunk` of row `row` in a tile whose rows are row_bytes long; the
@@ -65,7 +65,7 @@ __device__ __forceinline__ uint32_t swizzled(int row, int chunk, int row_bytes) 
 
 // Copies a [rows, row_bytes] tile from global memory (rows contiguous) into swizzled shared
 // memory with cp.async; all threads of the CTA take part.
-__device__ __forceinline__ void load_tile_async(uint32_t smem, const uint8_t* global, int rows,
+__device__ __forceinline__ void load_tile_async(uint32_t smem, const uint8_t *global, int rows,
                                                 int row_bytes) {
   const int chunks_per_row = row_bytes / 16;
   for (int i = threadIdx.x; i < rows * chunks_per_row; i += blockDim.x) {
@@ -74,4 +74,4 @@ __device__ __forceinline__ void load_tile_async(uint32_t smem, const uint8_t* gl
   }
 }
 
-}  // namespace m3::cuda::detail
+} // namespace m3::cuda::detail

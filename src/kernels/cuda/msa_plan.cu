@@ -14,12 +14,13 @@ namespace {
 
 int32_t ceil_div(int64_t a, int64_t b) { return int32_t((a + b - 1) / b); }
 
-void require(bool condition, const std::string& message) {
-  if (!condition) throw std::invalid_argument("MsaPlan: " + message);
+void require(bool condition, const std::string &message) {
+  if (!condition)
+    throw std::invalid_argument("MsaPlan: " + message);
 }
 
-template <typename T> T* upload(const std::vector<T>& host, cudaStream_t stream) {
-  T* device = nullptr;
+template <typename T> T *upload(const std::vector<T> &host, cudaStream_t stream) {
+  T *device = nullptr;
   const size_t bytes = std::max<size_t>(1, host.size()) * sizeof(T);
   M3_CUDA_CHECK(cudaMalloc(&device, bytes));
   if (!host.empty())
@@ -28,8 +29,8 @@ template <typename T> T* upload(const std::vector<T>& host, cudaStream_t stream)
   return device;
 }
 
-template <typename T> T* allocate(size_t count) {
-  T* device = nullptr;
+template <typename T> T *allocate(size_t count) {
+  T *device = nullptr;
   M3_CUDA_CHECK(cudaMalloc(&device, std::max<size_t>(1, count) * sizeof(T)));
   return device;
 }
@@ -43,14 +44,15 @@ int sm_count() {
 
 // Splits [0, range) items into chunks of blocks_per_chunk (aligned to multiples of it).
 int32_t chunk_size_for(int64_t items, int64_t longest_range, int64_t target_ctas) {
-  if (items >= target_ctas || longest_range <= 1) return int32_t(std::max<int64_t>(1, longest_range));
+  if (items >= target_ctas || longest_range <= 1)
+    return int32_t(std::max<int64_t>(1, longest_range));
   const int64_t splits = (target_ctas + items - 1) / items;
   return std::max<int32_t>(1, ceil_div(longest_range, splits));
 }
 
-}  // namespace
+} // namespace
 
-MsaPlan::MsaPlan(const BatchShape& batch, cudaStream_t stream) {
+MsaPlan::MsaPlan(const BatchShape &batch, cudaStream_t stream) {
   num_kv_heads_ = batch.num_kv_heads;
   num_sequences_ = int32_t(batch.q_lens.size());
   require(num_kv_heads_ >= 1 && num_kv_heads_ <= 8, "num_kv_heads must be 1..8");
@@ -61,8 +63,8 @@ MsaPlan::MsaPlan(const BatchShape& batch, cudaStream_t stream) {
   int32_t max_q_len = 0;
   for (int32_t s = 0; s < num_sequences_; ++s) {
     const int32_t q_len = batch.q_lens[s], kv_len = batch.kv_lens[s];
-    require(q_len >= 1 && q_len <= kv_len, "sequence " + std::to_string(s) +
-                                               ": need 1 <= q_len <= kv_len");
+    require(q_len >= 1 && q_len <= kv_len,
+            "sequence " + std::to_string(s) + ": need 1 <= q_len <= kv_len");
     const int32_t blocks = ceil_div(kv_len, kBlockSize);
     require(int32_t(batch.page_tables[s].size()) >= blocks,
             "sequence " + std::to_string(s) + ": page table shorter than kv_len / 128");
@@ -99,10 +101,10 @@ MsaPlan::MsaPlan(const BatchShape& batch, cudaStream_t stream) {
   // Split long decode rows so one wave of resident CTAs (2 per SM) streams the index keys.
   const int32_t index_chunk = chunk_size_for(int64_t(tiles.size()), longest, target_ctas);
   std::vector<IndexerWork> indexer_work;
-  for (const IndexerWork& t : tiles)
+  for (const IndexerWork &t : tiles)
     for (int32_t b = 0; b < t.block_end; b += index_chunk)
-      indexer_work.push_back({t.sequence, t.query_begin, t.query_count, b,
-                              std::min(t.block_end, b + index_chunk)});
+      indexer_work.push_back(
+          {t.sequence, t.query_begin, t.query_count, b, std::min(t.block_end, b + index_chunk)});
   num_indexer_work_ = int32_t(indexer_work.size());
 
   // Dense attention: tiles of kDenseQueriesPerCta queries per KV head, split along blocks when
@@ -113,13 +115,14 @@ MsaPlan::MsaPlan(const BatchShape& batch, cudaStream_t stream) {
     for (int32_t q = 0; q < batch.q_lens[s]; q += detail::kDenseQueriesPerCta) {
       const int32_t count = std::min(detail::kDenseQueriesPerCta, batch.q_lens[s] - q);
       const int32_t blocks = query_position[row + q + count - 1] / kBlockSize + 1;
-      for (int h = 0; h < num_kv_heads_; ++h) dense_tiles.push_back({s, h, row + q, count, 0, blocks, -1});
+      for (int h = 0; h < num_kv_heads_; ++h)
+        dense_tiles.push_back({s, h, row + q, count, 0, blocks, -1});
       longest = std::max<int64_t>(longest, blocks);
     }
   dense_blocks_per_slot_ = chunk_size_for(int64_t(dense_tiles.size()), longest, 3 * target_ctas);
   dense_slots_ = ceil_div(max_blocks_, dense_blocks_per_slot_);
   std::vector<DenseWork> dense_work;
-  for (const DenseWork& t : dense_tiles)
+  for (const DenseWork &t : dense_tiles)
     for (int32_t b = 0; b < t.block_end; b += dense_blocks_per_slot_)
       dense_work.push_back({t.sequence, t.kv_head, t.query_begin, t.query_count, b,
                             std::min(t.block_end, b + dense_blocks_per_slot_),
@@ -154,19 +157,20 @@ MsaPlan::MsaPlan(const BatchShape& batch, cudaStream_t stream) {
     k2q_cursor_ = allocate<int32_t>(k2q_rows);
     k2q_entries_ = allocate<int32_t>(edges);
   }
-  M3_CUDA_CHECK(cudaStreamSynchronize(stream));  // host vectors die with this scope
+  M3_CUDA_CHECK(cudaStreamSynchronize(stream)); // host vectors die with this scope
 }
 
 MsaPlan::~MsaPlan() {
-  for (void* p : {(void*)page_tables_, (void*)query_sequence_, (void*)query_position_,
-                  (void*)block_offset_, (void*)kv_lens_, (void*)indexer_work_, (void*)dense_work_,
-                  (void*)block_scores_, (void*)partial_o_, (void*)partial_lse_,
-                  (void*)k2q_counts_, (void*)k2q_row_start_, (void*)k2q_cta_start_,
-                  (void*)k2q_cursor_, (void*)k2q_entries_})
-    if (p != nullptr) cudaFree(p);
+  for (void *p :
+       {(void *)page_tables_, (void *)query_sequence_, (void *)query_position_,
+        (void *)block_offset_, (void *)kv_lens_, (void *)indexer_work_, (void *)dense_work_,
+        (void *)block_scores_, (void *)partial_o_, (void *)partial_lse_, (void *)k2q_counts_,
+        (void *)k2q_row_start_, (void *)k2q_cta_start_, (void *)k2q_cursor_, (void *)k2q_entries_})
+    if (p != nullptr)
+      cudaFree(p);
 }
 
-void MsaPlan::score_blocks(const PagedLayer& layer, const __nv_bfloat16* index_q,
+void MsaPlan::score_blocks(const PagedLayer &layer, const __nv_bfloat16 *index_q,
                            cudaStream_t stream) const {
   detail::ScoreParams params;
   params.index_keys = layer.index_keys;
@@ -181,7 +185,7 @@ void MsaPlan::score_blocks(const PagedLayer& layer, const __nv_bfloat16* index_q
   detail::launch_score_blocks(params, layer.index_key_type, num_indexer_work_, stream);
 }
 
-void MsaPlan::select_topk(int32_t* selected, cudaStream_t stream) const {
+void MsaPlan::select_topk(int32_t *selected, cudaStream_t stream) const {
   detail::TopkParams params;
   params.block_scores = block_scores_;
   params.score_stride = max_blocks_;
@@ -192,29 +196,13 @@ void MsaPlan::select_topk(int32_t* selected, cudaStream_t stream) const {
   detail::launch_topk(params, max_candidates_, stream);
 }
 
-void MsaPlan::select(const PagedLayer& layer, const __nv_bfloat16* index_q, int32_t* selected,
+void MsaPlan::select(const PagedLayer &layer, const __nv_bfloat16 *index_q, int32_t *selected,
                      cudaStream_t stream) const {
   score_blocks(layer, index_q, stream);
   select_topk(selected, stream);
 }
 
-namespace {
-
-detail::AttentionParams attention_params(const PagedLayer& layer, const __nv_bfloat16* q,
-                                         int num_kv_heads, const int32_t* kv_lens) {
-  detail::AttentionParams params;
-  params.keys = layer.keys;
-  params.values = layer.values;
-  params.q = q;
-  params.num_kv_heads = num_kv_heads;
-  params.kv_lens = kv_lens;
-  params.scale_log2 = float(1.0 / std::sqrt(double(kHeadDim)) * 1.4426950408889634);
-  return params;
-}
-
-}  // namespace
-
-void MsaPlan::build_k2q(const int32_t* selected, cudaStream_t stream) const {
+void MsaPlan::build_k2q(const int32_t *selected, cudaStream_t stream) const {
   detail::K2qParams params;
   params.selected = selected;
   params.query_sequence = query_sequence_;
@@ -230,17 +218,46 @@ void MsaPlan::build_k2q(const int32_t* selected, cudaStream_t stream) const {
   detail::launch_k2q(params, stream);
 }
 
-void MsaPlan::sparse_attention(const PagedLayer& layer, const __nv_bfloat16* q,
-                               const int32_t* selected, __nv_bfloat16* out, float* lse,
-                               cudaStream_t stream) const {
-  detail::AttentionParams params = attention_params(layer, q, num_kv_heads_, kv_lens_);
+detail::AttentionParams MsaPlan::attention_params(const PagedLayer &layer,
+                                                  const __nv_bfloat16 *q) const {
+  detail::AttentionParams params;
+  params.keys = layer.keys;
+  params.values = layer.values;
+  params.q = q;
+  params.num_kv_heads = num_kv_heads_;
   params.page_tables = page_tables_;
   params.page_table_stride = max_blocks_;
   params.query_sequence = query_sequence_;
   params.query_position = query_position_;
+  params.kv_lens = kv_lens_;
+  params.scale_log2 = float(1.0 / std::sqrt(double(kHeadDim)) * 1.4426950408889634);
   params.partial_o = partial_o_;
   params.partial_lse = partial_lse_;
-  params.num_slots = use_k2q_ ? kTopkBlocks : kTopkBlocks * detail::kEdgeParts;
+  return params;
+}
+
+void MsaPlan::combine(int num_slots, int blocks_per_slot, int parts_per_block, __nv_bfloat16 *out,
+                      float *lse, cudaStream_t stream) const {
+  detail::CombineParams params;
+  params.partial_o = partial_o_;
+  params.partial_lse = partial_lse_;
+  params.query_position = query_position_;
+  params.num_queries = num_queries_;
+  params.num_heads = num_kv_heads_ * kHeadsPerGroup;
+  params.num_slots = num_slots;
+  params.blocks_per_slot = blocks_per_slot;
+  params.parts_per_block = parts_per_block;
+  params.out = out;
+  params.lse = lse;
+  detail::launch_combine(params, stream);
+}
+
+void MsaPlan::sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q,
+                               const int32_t *selected, __nv_bfloat16 *out, float *lse,
+                               cudaStream_t stream) const {
+  detail::AttentionParams params = attention_params(layer, q);
+  const int parts_per_block = use_k2q_ ? 1 : detail::kEdgeParts;
+  params.num_slots = kTopkBlocks * parts_per_block;
   if (use_k2q_) {
     build_k2q(selected, stream);
     params.k2q_row_start = k2q_row_start_;
@@ -255,46 +272,19 @@ void MsaPlan::sparse_attention(const PagedLayer& layer, const __nv_bfloat16* q,
     detail::launch_attention(detail::AttentionMode::kSparseEdges, params,
                              num_queries_ * num_kv_heads_ * kTopkBlocks, stream);
   }
-  detail::CombineParams combine;
-  combine.partial_o = partial_o_;
-  combine.partial_lse = partial_lse_;
-  combine.query_position = query_position_;
-  combine.num_queries = num_queries_;
-  combine.num_heads = num_kv_heads_ * kHeadsPerGroup;
-  combine.num_slots = params.num_slots;
-  combine.blocks_per_slot = 1;
-  combine.parts_per_block = use_k2q_ ? 1 : detail::kEdgeParts;
-  combine.out = out;
-  combine.lse = lse;
-  detail::launch_combine(combine, stream);
+  combine(params.num_slots, 1, parts_per_block, out, lse, stream);
 }
 
-void MsaPlan::dense_attention(const PagedLayer& layer, const __nv_bfloat16* q, __nv_bfloat16* out,
-                              float* lse, cudaStream_t stream) const {
-  detail::AttentionParams params = attention_params(layer, q, num_kv_heads_, kv_lens_);
-  params.page_tables = page_tables_;
-  params.page_table_stride = max_blocks_;
-  params.query_sequence = query_sequence_;
-  params.query_position = query_position_;
+void MsaPlan::dense_attention(const PagedLayer &layer, const __nv_bfloat16 *q, __nv_bfloat16 *out,
+                              float *lse, cudaStream_t stream) const {
+  detail::AttentionParams params = attention_params(layer, q);
   params.dense_work = dense_work_;
   params.out = out;
   params.lse = lse;
-  params.partial_o = partial_o_;
-  params.partial_lse = partial_lse_;
   params.num_slots = dense_slots_;
   detail::launch_attention(detail::AttentionMode::kDense, params, num_dense_work_, stream);
-  if (dense_slots_ <= 1) return;
-  detail::CombineParams combine;
-  combine.partial_o = partial_o_;
-  combine.partial_lse = partial_lse_;
-  combine.query_position = query_position_;
-  combine.num_queries = num_queries_;
-  combine.num_heads = num_kv_heads_ * kHeadsPerGroup;
-  combine.num_slots = dense_slots_;
-  combine.blocks_per_slot = dense_blocks_per_slot_;
-  combine.out = out;
-  combine.lse = lse;
-  detail::launch_combine(combine, stream);
+  if (dense_slots_ > 1)
+    combine(dense_slots_, dense_blocks_per_slot_, 1, out, lse, stream);
 }
 
-}  // namespace m3::cuda
+} // namespace m3::cuda
