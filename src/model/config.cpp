@@ -1,5 +1,6 @@
 #include "model/config.h"
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -56,14 +57,20 @@ class Fields {
     if (!has(key)) return fallback;
     const json& value = at(key);
     if (value.is_number_integer()) return value.get<int64_t>();
-    if (value.is_number_float() && value.get<double>() == double(int64_t(value.get<double>())))
-      return int64_t(value.get<double>());
+    if (value.is_number_float()) {
+      const double number = value.get<double>();
+      if (std::fabs(number) < 1e15 && std::trunc(number) == number) return int64_t(number);
+    }
     fail(name(key) + " must be an integer, got " + value.dump());
   }
   double number(const std::string& key, double fallback) const {
     if (!has(key)) return fallback;
     require(at(key).is_number(), name(key) + " must be a number, got " + at(key).dump());
-    return at(key).get<double>();
+    const double number = at(key).get<double>();
+    // Within float range: several values are stored as float.
+    require(std::isfinite(number) && std::fabs(number) < 1e30,
+            name(key) + " = " + at(key).dump() + " is out of range");
+    return number;
   }
   bool boolean(const std::string& key, bool fallback) const {
     if (!has(key)) return fallback;
@@ -111,7 +118,8 @@ class Fields {
 };
 
 int to_int(int64_t value, const std::string& what) {
-  require(value >= 0 && value <= int64_t(1) << 30, what + " is out of range");
+  require(value >= 0 && value <= int64_t(1) << 30,
+          what + " = " + std::to_string(value) + " is out of range");
   return int(value);
 }
 
@@ -281,6 +289,14 @@ void validate(const ModelConfig& c) {
     require(c.routed_scaling_factor > 0, "routed_scaling_factor must be positive");
   }
   require(c.swiglu_limit > 0 && c.swiglu_alpha > 0, "swiglu_alpha and swiglu_limit must be > 0");
+  // Every size fits an int, but their products must fit the int64 counts derived from them.
+  const long double largest_layer =
+      (long double)c.hidden_size *
+      (4.0L * c.num_heads * c.head_dim + 3.0L * c.dense_intermediate_size +
+       3.0L * c.num_experts * c.expert_intermediate_size + 3.0L * c.shared_intermediate_size +
+       (c.index_num_heads + 1.0L) * c.index_head_dim + c.num_experts);
+  require(largest_layer * c.num_layers + 2.0L * c.vocab_size * c.hidden_size < 1e18L,
+          "the configured sizes describe an implausibly large model (over 1e18 parameters)");
   if (c.has_sparse_layers()) {
     require(c.index_num_heads == c.num_kv_heads,
             "index heads " + std::to_string(c.index_num_heads) +
@@ -371,8 +387,8 @@ ModelConfig parse_model_config(const std::string& json_text) {
 
   ModelConfig c;
   c.source_style = legacy ? "legacy" : "transformers";
-  c.vocab_size = text.integer("vocab_size", kDefaultVocab);
-  c.hidden_size = text.integer("hidden_size", kDefaultHidden);
+  c.vocab_size = to_int(text.integer("vocab_size", kDefaultVocab), "vocab_size");
+  c.hidden_size = to_int(text.integer("hidden_size", kDefaultHidden), "hidden_size");
   c.num_layers = to_int(text.integer("num_hidden_layers", kDefaultLayers), "num_hidden_layers");
   c.num_heads = to_int(text.integer("num_attention_heads", kDefaultHeads), "num_attention_heads");
   c.num_kv_heads =
@@ -396,9 +412,12 @@ ModelConfig parse_model_config(const std::string& json_text) {
                                      &text, "moe_layer_freq", mlp_flags, c.num_layers);
   parse_rope(text, legacy, c);
 
-  c.dense_intermediate_size = text.integer("dense_intermediate_size", kDefaultDenseInter);
-  c.expert_intermediate_size = text.integer("intermediate_size", kDefaultExpertInter);
-  c.shared_intermediate_size = text.integer("shared_intermediate_size", kDefaultSharedInter);
+  c.dense_intermediate_size =
+      to_int(text.integer("dense_intermediate_size", kDefaultDenseInter), "dense_intermediate_size");
+  c.expert_intermediate_size =
+      to_int(text.integer("intermediate_size", kDefaultExpertInter), "intermediate_size");
+  c.shared_intermediate_size = to_int(
+      text.integer("shared_intermediate_size", kDefaultSharedInter), "shared_intermediate_size");
   c.swiglu_alpha = float(text.number("swiglu_alpha", 1.702));
   c.swiglu_limit = float(text.number("swiglu_limit", 7.0));
   c.swiglu_beta = 1.0f;

@@ -74,9 +74,10 @@ struct Checkpoint {
 };
 
 // Loads <dir>/config.json and binds every tensor the config needs (release naming and the
-// transformers save_pretrained variants; single-file or sharded). Missing, mis-shaped or
-// unsupported tensors throw m3::Error with the tensor's name. progress (optional) is called with
-// (done, total) while binding.
+// transformers save_pretrained variants, and text-only checkpoints under model./lm_head.;
+// single-file or sharded). Only headers are read: binding maps pointers, it does not touch tensor
+// data. Missing, mis-shaped or unsupported tensors throw m3::Error with the tensor's name; an
+// F8_E4M3 weight needs its U8 E8M0 <name>_scale_inv [rows, cols / 32].
 Checkpoint load_checkpoint(const std::string& model_dir);
 
 }  // namespace m3
