@@ -96,8 +96,13 @@ std::string class_items(const Ranges& ranges) {
   return items;
 }
 
-// Rewrites \p{X} / \pX (X a general category) to also match characters newer than PCRE2's tables.
-// \P{X} and \p{^X} are widened outside character classes only; inside one they stay as they are.
+// Unicode White_Space, which Oniguruma's \s is (PCRE2's also holds U+180E).
+constexpr const char* kWhiteSpaceItems =
+    R"(\t-\r \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000})";
+
+// Gives patterns Oniguruma's (HF tokenizers') meaning under PCRE2: \p{X} / \pX (X a general
+// category) and \d also match characters newer than PCRE2's tables; \s is White_Space. \P{X},
+// \p{^X}, \D and \S are rewritten outside character classes only.
 std::string with_newer_characters(const std::string& pattern) {
   std::string out;
   bool in_class = false;
@@ -124,28 +129,39 @@ std::string with_newer_characters(const std::string& pattern) {
       continue;
     }
     const char kind = pattern[i + 1];
-    if (kind != 'p' && kind != 'P') {
+    if (kind == 's' || (kind == 'S' && !in_class)) {
+      out += in_class ? kWhiteSpaceItems : (kind == 's' ? "[" : "[^") + std::string(kWhiteSpaceItems) + "]";
+      ++i;
+      continue;
+    }
+    if (kind != 'p' && kind != 'P' && kind != 'd' && kind != 'D') {
       out.append(pattern, i, 2);
       ++i;
       continue;
     }
     size_t end = i + 3;  // past \pX
     std::string name = pattern.substr(i + 2, 1);
-    if (name == "{") {
+    if (kind == 'd' || kind == 'D') {  // Oniguruma's \d is Unicode's Nd
+      end = i + 2;
+      name = "Nd";
+    } else if (name == "{") {
       end = pattern.find('}', i + 2);
       require(end != std::string::npos, "bad tokenizer regex: unterminated \\p{ in /" + pattern + "/");
       name = pattern.substr(i + 3, end - i - 3);
       ++end;
     }
-    bool negated = kind == 'P';
+    bool negated = kind == 'P' || kind == 'D';
     if (name.starts_with("^")) {
       negated = !negated;
       name.erase(0, 1);
     }
-    const std::string original = pattern.substr(i, end - i);
+    std::string original = pattern.substr(i, end - i);
     i = end - 1;
     const auto& table = newer_characters_by_category();
     const auto found = table.find(name);
+    if (kind == 'd' || kind == 'D') {
+      original = negated ? "\\P{Nd}" : "\\p{Nd}";
+    }
     if (found == table.end() || (negated && in_class)) {
       out += original;
     } else if (in_class) {

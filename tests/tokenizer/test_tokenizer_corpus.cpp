@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "assets.h"
@@ -91,6 +93,31 @@ void check_llama_vocab_pairs(const std::string& vocab, const std::string& model)
     ++cases;
   }
   EXPECT_GE(cases, 40u);
+}
+
+// Edge cases (Unicode 15 characters, single_word/lstrip/rstrip tokens, Unicode whitespace)
+// against ids from HF tokenizers' Rust library, recorded by tests/tokenizer/hf_rust_probes.py.
+TEST(HfRustProbes, EdgeCasesMatchTheRustLibrary) {
+  std::ifstream file("tests/tokenizer/hf_rust_probes.json");
+  ASSERT_TRUE(file.good());
+  const nlohmann::json probes = nlohmann::json::parse(file);
+  const std::string single_word_suffix = "+single_word:";
+  for (const auto& [name, cases] : probes.at("ids").items()) {
+    const size_t variant = name.find(single_word_suffix);
+    std::optional<Tokenizer> derived;
+    if (variant != std::string::npos) {
+      nlohmann::json spec = nlohmann::json::parse(read_asset("models/" + name.substr(0, variant) +
+                                                             "/tokenizer.json"));
+      for (auto& token : spec.at("added_tokens"))
+        if (token.at("content") == name.substr(variant + single_word_suffix.size()))
+          token["single_word"] = true;
+      derived = Tokenizer::from_json(spec.dump());
+    }
+    const Tokenizer& tokenizer = derived ? *derived : load_model(name);
+    for (const auto& [text, ids] : cases.items())
+      EXPECT_EQ(tokenizer.encode(text), ids.get<std::vector<int32_t>>())
+          << name << " on \"" << text << "\"";
+  }
 }
 
 TEST(LlamaCppVocab, Qwen2PairsWithQwen3Tokenizer) { check_llama_vocab_pairs("qwen2", "qwen3"); }
