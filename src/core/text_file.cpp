@@ -7,7 +7,7 @@
 
 namespace m3 {
 
-std::string read_text_file(const std::string& path) {
+std::string read_text_file(const std::string &path) {
   std::ifstream in(path, std::ios::binary);
   require(bool(in), "cannot read " + path);
   std::stringstream buffer;
@@ -15,4 +15,4 @@ std::string read_text_file(const std::string& path) {
   return buffer.str();
 }
 
-}  // namespace m3
+} // namespace m3

@@ -4,6 +4,6 @@
 namespace m3 {
 
 // The whole file as bytes; throws m3::Error naming the path when it cannot be read.
-std::string read_text_file(const std::string& path);
+std::string read_text_file(const std::string &path);
 
-}  // namespace m3
+} // namespace m3

@@ -13,17 +13,17 @@ namespace {
 constexpr int64_t kMxBlock = 32;
 
 class Binder {
- public:
-  explicit Binder(const SafetensorsArchive& archive) : archive_(archive) {}
+public:
+  explicit Binder(const SafetensorsArchive &archive) : archive_(archive) {}
 
-  bool has(const std::string& name) const { return archive_.find(name) != nullptr; }
+  bool has(const std::string &name) const { return archive_.find(name) != nullptr; }
 
   // A 1-D ([n]) or 2-D ([rows, cols]) float weight; 2-D ones may be MXFP8.
-  Weight bind(const std::string& name, const std::vector<int64_t>& shape) const {
-    const TensorInfo& tensor = archive_.get(name);
+  Weight bind(const std::string &name, const std::vector<int64_t> &shape) const {
+    const TensorInfo &tensor = archive_.get(name);
     require(tensor.shape == shape, "tensor " + name + " has shape " + tensor.shape_string() +
-                                       " in " + *tensor.file + ", expected " +
-                                       shape_string(shape) + " from config.json");
+                                       " in " + *tensor.file + ", expected " + shape_string(shape) +
+                                       " from config.json");
     Weight weight;
     weight.data = tensor.data;
     weight.rows = shape.size() == 2 ? shape[0] : 1;
@@ -44,13 +44,13 @@ class Binder {
     return weight;
   }
 
- private:
+private:
   // E8M0 exponents [rows, cols / 32] stored next to an F8_E4M3 weight as <name>_scale_inv.
-  const uint8_t* bind_mx_scales(const std::string& name, int64_t rows, int64_t cols) const {
+  const uint8_t *bind_mx_scales(const std::string &name, int64_t rows, int64_t cols) const {
     require(cols % kMxBlock == 0, "MXFP8 tensor " + name + " has " + std::to_string(cols) +
                                       " columns, not a multiple of 32");
     const std::string scale_name = name + "_scale_inv";
-    const TensorInfo* scales = archive_.find(scale_name);
+    const TensorInfo *scales = archive_.find(scale_name);
     require(scales != nullptr,
             "MXFP8 tensor " + name + " has no block scales (" + scale_name + ")");
     require(scales->dtype == "U8" || scales->dtype == "F8_E8M0",
@@ -59,30 +59,31 @@ class Binder {
     require(scales->shape == expected, "tensor " + scale_name + " has shape " +
                                            scales->shape_string() + ", expected " +
                                            shape_string(expected));
-    return static_cast<const uint8_t*>(scales->data);
+    return static_cast<const uint8_t *>(scales->data);
   }
 
-  const SafetensorsArchive& archive_;
+  const SafetensorsArchive &archive_;
 };
 
 // Where the text model lives: release VL checkpoints prefix it with language_model.,
 // text-only ones do not.
 struct Naming {
-  std::string model;    // "<model>embed_tokens.weight", "<model>layers.N."
-  std::string lm_head;  // the LM head tensor
+  std::string model;   // "<model>embed_tokens.weight", "<model>layers.N."
+  std::string lm_head; // the LM head tensor
 };
 
-Naming detect_naming(const Binder& binder) {
+Naming detect_naming(const Binder &binder) {
   const Naming candidates[] = {{"language_model.model.", "language_model.lm_head.weight"},
                                {"model.", "lm_head.weight"}};
-  for (const auto& naming : candidates)
-    if (binder.has(naming.model + "embed_tokens.weight")) return naming;
+  for (const auto &naming : candidates)
+    if (binder.has(naming.model + "embed_tokens.weight"))
+      return naming;
   fail("checkpoint has neither language_model.model.embed_tokens.weight nor "
        "model.embed_tokens.weight");
 }
 
-ExpertWeights bind_mlp(const Binder& binder, const std::string& prefix, const char* gate,
-                       const char* up, const char* down, int64_t hidden, int64_t inter) {
+ExpertWeights bind_mlp(const Binder &binder, const std::string &prefix, const char *gate,
+                       const char *up, const char *down, int64_t hidden, int64_t inter) {
   ExpertWeights mlp;
   mlp.gate = binder.bind(prefix + gate + ".weight", {inter, hidden});
   mlp.up = binder.bind(prefix + up + ".weight", {inter, hidden});
@@ -90,7 +91,7 @@ ExpertWeights bind_mlp(const Binder& binder, const std::string& prefix, const ch
   return mlp;
 }
 
-LayerWeights bind_layer(const Binder& binder, const ModelConfig& c, const std::string& base,
+LayerWeights bind_layer(const Binder &binder, const ModelConfig &c, const std::string &base,
                         int layer) {
   const int64_t h = c.hidden_size;
   const int64_t d = c.head_dim;
@@ -131,17 +132,18 @@ LayerWeights bind_layer(const Binder& binder, const ModelConfig& c, const std::s
   return w;
 }
 
-}  // namespace
+} // namespace
 
-Checkpoint load_checkpoint(const std::string& model_dir) {
+Checkpoint load_checkpoint(const std::string &model_dir) {
   Checkpoint checkpoint;
   checkpoint.config = load_model_config(model_dir);
   checkpoint.archive = std::make_shared<SafetensorsArchive>(model_dir);
-  const ModelConfig& c = checkpoint.config;
+  const ModelConfig &c = checkpoint.config;
   const Binder binder(*checkpoint.archive);
   const Naming naming = detect_naming(binder);
-  ModelWeights& weights = checkpoint.weights;
-  weights.embed_tokens = binder.bind(naming.model + "embed_tokens.weight", {c.vocab_size, c.hidden_size});
+  ModelWeights &weights = checkpoint.weights;
+  weights.embed_tokens =
+      binder.bind(naming.model + "embed_tokens.weight", {c.vocab_size, c.hidden_size});
   weights.final_norm = binder.bind(naming.model + "norm.weight", {c.hidden_size});
   weights.lm_head = c.tie_word_embeddings
                         ? weights.embed_tokens
@@ -153,4 +155,4 @@ Checkpoint load_checkpoint(const std::string& model_dir) {
   return checkpoint;
 }
 
-}  // namespace m3
+} // namespace m3

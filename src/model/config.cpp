@@ -24,7 +24,7 @@ constexpr int kDefaultHeads = 64;
 constexpr int kDefaultKvHeads = 4;
 constexpr int kDefaultHeadDim = 128;
 constexpr int64_t kDefaultMaxPositions = 524288;
-constexpr double kDefaultRopeTheta = 5e6;  // MiniMaxM2Config.default_theta
+constexpr double kDefaultRopeTheta = 5e6; // MiniMaxM2Config.default_theta
 constexpr int64_t kDefaultDenseInter = 12288;
 constexpr int64_t kDefaultExpertInter = 3072;
 constexpr int64_t kDefaultSharedInter = 3072;
@@ -41,30 +41,34 @@ constexpr int64_t kDefaultEos = 200020;
 
 // Typed access to one JSON object; messages name the key with its path ("text_config.x").
 class Fields {
- public:
-  Fields(const json& object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
+public:
+  Fields(const json &object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
 
-  bool has(const std::string& key) const {
+  bool has(const std::string &key) const {
     return object_.contains(key) && !object_.at(key).is_null();
   }
-  bool is_null(const std::string& key) const {
+  bool is_null(const std::string &key) const {
     return object_.contains(key) && object_.at(key).is_null();
   }
-  std::string name(const std::string& key) const { return "'" + prefix_ + key + "'"; }
-  const json& at(const std::string& key) const { return object_.at(key); }
+  std::string name(const std::string &key) const { return "'" + prefix_ + key + "'"; }
+  const json &at(const std::string &key) const { return object_.at(key); }
 
-  int64_t integer(const std::string& key, int64_t fallback) const {
-    if (!has(key)) return fallback;
-    const json& value = at(key);
-    if (value.is_number_integer()) return value.get<int64_t>();
+  int64_t integer(const std::string &key, int64_t fallback) const {
+    if (!has(key))
+      return fallback;
+    const json &value = at(key);
+    if (value.is_number_integer())
+      return value.get<int64_t>();
     if (value.is_number_float()) {
       const double number = value.get<double>();
-      if (std::fabs(number) < 1e15 && std::trunc(number) == number) return int64_t(number);
+      if (std::fabs(number) < 1e15 && std::trunc(number) == number)
+        return int64_t(number);
     }
     fail(name(key) + " must be an integer, got " + value.dump());
   }
-  double number(const std::string& key, double fallback) const {
-    if (!has(key)) return fallback;
+  double number(const std::string &key, double fallback) const {
+    if (!has(key))
+      return fallback;
     require(at(key).is_number(), name(key) + " must be a number, got " + at(key).dump());
     const double number = at(key).get<double>();
     // Within float range: several values are stored as float.
@@ -72,29 +76,31 @@ class Fields {
             name(key) + " = " + at(key).dump() + " is out of range");
     return number;
   }
-  bool boolean(const std::string& key, bool fallback) const {
-    if (!has(key)) return fallback;
+  bool boolean(const std::string &key, bool fallback) const {
+    if (!has(key))
+      return fallback;
     require(at(key).is_boolean(), name(key) + " must be true or false, got " + at(key).dump());
     return at(key).get<bool>();
   }
-  std::string text(const std::string& key, const std::string& fallback) const {
-    if (!has(key)) return fallback;
+  std::string text(const std::string &key, const std::string &fallback) const {
+    if (!has(key))
+      return fallback;
     require(at(key).is_string(), name(key) + " must be a string, got " + at(key).dump());
     return at(key).get<std::string>();
   }
-  std::vector<std::string> strings(const std::string& key) const {
+  std::vector<std::string> strings(const std::string &key) const {
     require(at(key).is_array(), name(key) + " must be a list of strings");
     std::vector<std::string> out;
-    for (const auto& item : at(key)) {
+    for (const auto &item : at(key)) {
       require(item.is_string(), name(key) + " must be a list of strings");
       out.push_back(item.get<std::string>());
     }
     return out;
   }
-  std::vector<int64_t> integers(const std::string& key) const {
+  std::vector<int64_t> integers(const std::string &key) const {
     require(at(key).is_array(), name(key) + " must be a list of integers");
     std::vector<int64_t> out;
-    for (const auto& item : at(key)) {
+    for (const auto &item : at(key)) {
       require(item.is_number_integer(), name(key) + " must be a list of integers");
       out.push_back(item.get<int64_t>());
     }
@@ -102,30 +108,32 @@ class Fields {
   }
   // Fails unless the key is absent or holds the one value transformers implements.
   template <typename T>
-  void expect(const std::string& key, const T& supported, const std::string& why) const {
-    if (!has(key)) return;
+  void expect(const std::string &key, const T &supported, const std::string &why) const {
+    if (!has(key))
+      return;
     bool same = false;
     try {
       same = at(key).get<T>() == supported;
-    } catch (const json::exception&) {
+    } catch (const json::exception &) {
     }
     require(same, name(key) + " = " + at(key).dump() + " is not supported (" + why + ")");
   }
 
- private:
-  const json& object_;
+private:
+  const json &object_;
   std::string prefix_;
 };
 
-int to_int(int64_t value, const std::string& what) {
+int to_int(int64_t value, const std::string &what) {
   require(value >= 0 && value <= int64_t(1) << 30,
           what + " = " + std::to_string(value) + " is out of range");
   return int(value);
 }
 
-int64_t first_token_id(const Fields& fields, const std::string& key, int64_t fallback) {
-  if (!fields.has(key)) return fields.is_null(key) ? -1 : fallback;
-  const json& value = fields.at(key);
+int64_t first_token_id(const Fields &fields, const std::string &key, int64_t fallback) {
+  if (!fields.has(key))
+    return fields.is_null(key) ? -1 : fallback;
+  const json &value = fields.at(key);
   if (value.is_array()) {
     require(!value.empty() && value[0].is_number_integer(), fields.name(key) + " is malformed");
     return value[0].get<int64_t>();
@@ -133,34 +141,35 @@ int64_t first_token_id(const Fields& fields, const std::string& key, int64_t fal
   return fields.integer(key, fallback);
 }
 
-
 // Per-layer kinds from the newer list of names (`layer_types`, `mlp_layer_types`) or the legacy
 // 0/1 list (`sparse_attention_freq`, `moe_layer_freq`); when both are present they must agree
 // (transformers would silently take the names).
 template <typename Kind>
-std::vector<Kind> layer_kinds(const Fields& names_in, const std::string& names_key,
-                              const std::map<std::string, Kind>& kind_of_name,
-                              const Fields* flags_in, const std::string& flags_key,
+std::vector<Kind> layer_kinds(const Fields &names_in, const std::string &names_key,
+                              const std::map<std::string, Kind> &kind_of_name,
+                              const Fields *flags_in, const std::string &flags_key,
                               const Kind (&kind_of_flag)[2], int layers) {
   std::vector<Kind> from_names, from_flags;
   if (names_in.has(names_key)) {
-    for (const auto& name : names_in.strings(names_key)) {
+    for (const auto &name : names_in.strings(names_key)) {
       auto it = kind_of_name.find(name);
       if (it == kind_of_name.end()) {
         std::string known;
-        for (const auto& [known_name, kind] : kind_of_name) known += " " + known_name;
-        fail(names_in.name(names_key) + " has unsupported entry '" + name + "' (expected" +
-             known + ")");
+        for (const auto &[known_name, kind] : kind_of_name)
+          known += " " + known_name;
+        fail(names_in.name(names_key) + " has unsupported entry '" + name + "' (expected" + known +
+             ")");
       }
       from_names.push_back(it->second);
     }
   }
   if (flags_in != nullptr && flags_in->has(flags_key))
-    for (int64_t flag : flags_in->integers(flags_key)) from_flags.push_back(kind_of_flag[flag != 0]);
+    for (int64_t flag : flags_in->integers(flags_key))
+      from_flags.push_back(kind_of_flag[flag != 0]);
   const std::string flags_name = flags_in ? flags_in->name(flags_key) : "'" + flags_key + "'";
-  require(!from_names.empty() || !from_flags.empty(),
-          "config gives no per-layer kinds (need " + names_in.name(names_key) + " or " +
-              flags_name + ")");
+  require(!from_names.empty() || !from_flags.empty(), "config gives no per-layer kinds (need " +
+                                                          names_in.name(names_key) + " or " +
+                                                          flags_name + ")");
   require(from_names.empty() || from_flags.empty() || from_names == from_flags,
           names_in.name(names_key) + " disagrees with " + flags_name);
   auto kinds = from_names.empty() ? from_flags : from_names;
@@ -173,14 +182,14 @@ std::vector<Kind> layer_kinds(const Fields& names_in, const std::string& names_k
 // RoPE as transformers builds it: theta and partial_rotary_factor from rope_parameters, else the
 // legacy top-level keys; rotated channels = int(head_dim * factor). transformers ignores
 // `rotary_dim`, so a legacy config whose rotary_dim disagrees is ambiguous and refused.
-void parse_rope(const Fields& text, bool legacy, ModelConfig& config) {
-  require(!text.has("rope_scaling"), text.name("rope_scaling") +
-                                         " is not supported (M3 uses plain RoPE, no scaling)");
+void parse_rope(const Fields &text, bool legacy, ModelConfig &config) {
+  require(!text.has("rope_scaling"),
+          text.name("rope_scaling") + " is not supported (M3 uses plain RoPE, no scaling)");
   double theta = text.number("rope_theta", kDefaultRopeTheta);
   double factor = text.number("partial_rotary_factor", 1.0);
   if (text.has("rope_parameters")) {
-    require(text.at("rope_parameters").is_object(), text.name("rope_parameters") +
-                                                        " must be an object");
+    require(text.at("rope_parameters").is_object(),
+            text.name("rope_parameters") + " must be an object");
     Fields rope(text.at("rope_parameters"), "rope_parameters.");
     std::string type = rope.text("rope_type", rope.text("type", "default"));
     require(type == "default", rope.name("rope_type") + " = '" + type +
@@ -203,10 +212,11 @@ void parse_rope(const Fields& text, bool legacy, ModelConfig& config) {
 
 // MSA indexer sizes: the legacy sparse_attention_config wins over the flat index_* keys, as in
 // transformers; the legacy-only knobs must hold the single values transformers hard-codes.
-void parse_indexer(const Fields& text, const Fields* sparse, ModelConfig& config) {
-  auto pick = [&](const char* legacy_key, const char* flat_key, int64_t fallback) {
+void parse_indexer(const Fields &text, const Fields *sparse, ModelConfig &config) {
+  auto pick = [&](const char *legacy_key, const char *flat_key, int64_t fallback) {
     int64_t value = text.integer(flat_key, fallback);
-    if (sparse != nullptr) value = sparse->integer(legacy_key, value);
+    if (sparse != nullptr)
+      value = sparse->integer(legacy_key, value);
     return to_int(value, flat_key);
   };
   config.index_num_heads = pick("sparse_num_index_heads", "index_n_heads", kDefaultIndexHeads);
@@ -214,11 +224,12 @@ void parse_indexer(const Fields& text, const Fields* sparse, ModelConfig& config
   config.index_block_size = pick("sparse_block_size", "index_block_size", kDefaultIndexBlock);
   config.index_topk_blocks = pick("sparse_topk_blocks", "index_topk_blocks", kDefaultIndexTopk);
   config.index_local_blocks = pick("sparse_local_block", "index_local_blocks", kDefaultIndexLocal);
-  if (sparse == nullptr) return;
+  if (sparse == nullptr)
+    return;
   sparse->expect<int64_t>("sparse_init_block", 0, "no sink blocks");
   sparse->expect<std::string>("sparse_score_type", "max", "block score is the max token score");
   if (sparse->has("sparse_disable_index_value")) {
-    const json& flags = sparse->at("sparse_disable_index_value");
+    const json &flags = sparse->at("sparse_disable_index_value");
     std::vector<int64_t> per_layer;
     if (flags.is_array()) {
       per_layer = sparse->integers("sparse_disable_index_value");
@@ -239,7 +250,7 @@ void parse_indexer(const Fields& text, const Fields* sparse, ModelConfig& config
 }
 
 // Keys for features M3 does not have; transformers would ignore them and run something else.
-void reject_unsupported(const Fields& text) {
+void reject_unsupported(const Fields &text) {
   text.expect<bool>("attention_output_gate", false, "no output gate");
   text.expect<bool>("attention_bias", false, "no attention biases");
   text.expect<bool>("mlp_bias", false, "no MLP biases");
@@ -259,8 +270,8 @@ void reject_unsupported(const Fields& text) {
           text.name("hidden_act") + " = '" + act + "' is not supported (clamped SwiGLU-OAI only)");
 }
 
-void validate(const ModelConfig& c) {
-  auto positive = [](int64_t value, const std::string& what) {
+void validate(const ModelConfig &c) {
+  auto positive = [](int64_t value, const std::string &what) {
     require(value > 0, what + " must be positive, got " + std::to_string(value));
   };
   positive(c.vocab_size, "vocab_size");
@@ -269,16 +280,18 @@ void validate(const ModelConfig& c) {
   positive(c.num_heads, "num_attention_heads");
   positive(c.num_kv_heads, "num_key_value_heads");
   positive(c.head_dim, "head_dim");
-  require(c.num_heads % c.num_kv_heads == 0,
-          "num_attention_heads " + std::to_string(c.num_heads) +
-              " is not a multiple of num_key_value_heads " + std::to_string(c.num_kv_heads));
+  require(c.num_heads % c.num_kv_heads == 0, "num_attention_heads " + std::to_string(c.num_heads) +
+                                                 " is not a multiple of num_key_value_heads " +
+                                                 std::to_string(c.num_kv_heads));
   require(c.rotary_dim > 0 && c.rotary_dim % 2 == 0 && c.rotary_dim <= c.head_dim,
           "rotary dimension " + std::to_string(c.rotary_dim) +
               " must be even and within head_dim " + std::to_string(c.head_dim));
   require(c.rms_norm_eps > 0, "rms_norm_eps must be positive");
   bool any_dense = false, any_moe = false;
-  for (MlpKind kind : c.mlp_kinds) (kind == MlpKind::kDense ? any_dense : any_moe) = true;
-  if (any_dense) positive(c.dense_intermediate_size, "dense_intermediate_size");
+  for (MlpKind kind : c.mlp_kinds)
+    (kind == MlpKind::kDense ? any_dense : any_moe) = true;
+  if (any_dense)
+    positive(c.dense_intermediate_size, "dense_intermediate_size");
   if (any_moe) {
     positive(c.expert_intermediate_size, "intermediate_size");
     positive(c.shared_intermediate_size, "shared_intermediate_size");
@@ -302,10 +315,10 @@ void validate(const ModelConfig& c) {
             "index heads " + std::to_string(c.index_num_heads) +
                 " must equal num_key_value_heads " + std::to_string(c.num_kv_heads) +
                 " (one block selection per KV group)");
-    require(c.index_head_dim >= c.rotary_dim,
-            "index head dim " + std::to_string(c.index_head_dim) +
-                " is smaller than the rotary dimension " + std::to_string(c.rotary_dim) +
-                " (the indexer reuses the attention RoPE)");
+    require(c.index_head_dim >= c.rotary_dim, "index head dim " + std::to_string(c.index_head_dim) +
+                                                  " is smaller than the rotary dimension " +
+                                                  std::to_string(c.rotary_dim) +
+                                                  " (the indexer reuses the attention RoPE)");
     positive(c.index_block_size, "index block size");
     positive(c.index_topk_blocks, "index top-k blocks");
     require(c.index_local_blocks >= 1 && c.index_local_blocks <= c.index_topk_blocks,
@@ -314,11 +327,12 @@ void validate(const ModelConfig& c) {
   }
 }
 
-}  // namespace
+} // namespace
 
 bool ModelConfig::has_sparse_layers() const {
   for (AttentionKind kind : attention_kinds)
-    if (kind == AttentionKind::kSparse) return true;
+    if (kind == AttentionKind::kSparse)
+      return true;
   return false;
 }
 
@@ -327,7 +341,8 @@ int64_t ModelConfig::kv_bytes_per_token() const {
   int64_t bytes = 0;
   for (AttentionKind kind : attention_kinds) {
     bytes += 2 * int64_t(num_kv_heads) * head_dim * kBf16Bytes;
-    if (kind == AttentionKind::kSparse) bytes += int64_t(index_head_dim) * kBf16Bytes;
+    if (kind == AttentionKind::kSparse)
+      bytes += int64_t(index_head_dim) * kBf16Bytes;
   }
   return bytes;
 }
@@ -336,9 +351,9 @@ int64_t ModelConfig::parameter_count() const {
   const int64_t h = hidden_size;
   int64_t total = vocab_size * h * (tie_word_embeddings ? 1 : 2) + h;
   for (int layer = 0; layer < num_layers; ++layer) {
-    total += 2 * h;  // input and post-attention norms
+    total += 2 * h; // input and post-attention norms
     total += 2 * int64_t(num_heads) * head_dim * h + 2 * int64_t(num_kv_heads) * head_dim * h;
-    total += 2 * int64_t(head_dim);  // q_norm, k_norm
+    total += 2 * int64_t(head_dim); // q_norm, k_norm
     if (attention_kinds[layer] == AttentionKind::kSparse)
       total += int64_t(index_num_heads + 1) * index_head_dim * h + 2 * int64_t(index_head_dim);
     if (mlp_kinds[layer] == MlpKind::kDense) {
@@ -346,17 +361,17 @@ int64_t ModelConfig::parameter_count() const {
     } else {
       total += num_experts * 3 * h * expert_intermediate_size;
       total += num_shared_experts * 3 * h * shared_intermediate_size;
-      total += int64_t(num_experts) * h + num_experts;  // router and correction bias
+      total += int64_t(num_experts) * h + num_experts; // router and correction bias
     }
   }
   return total;
 }
 
-ModelConfig parse_model_config(const std::string& json_text) {
+ModelConfig parse_model_config(const std::string &json_text) {
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::exception& error) {
+  } catch (const json::exception &error) {
     fail(std::string("not valid JSON (") + error.what() + ")");
   }
   require(root.is_object(), "not a JSON object");
@@ -364,7 +379,7 @@ ModelConfig parse_model_config(const std::string& json_text) {
   // The top-level model_type decides; a VL config's text_config may carry another type
   // (the release bundles it as minimax_m2).
   const std::string model_type = top.text("model_type", "");
-  const json* text_json = &root;
+  const json *text_json = &root;
   std::string prefix;
   if (model_type == "minimax_m3_vl") {
     require(root.contains("text_config") && root["text_config"].is_object(),
@@ -408,24 +423,24 @@ ModelConfig parse_model_config(const std::string& json_text) {
       sparse ? &*sparse : nullptr, "sparse_attention_freq", attention_flags, c.num_layers);
   const MlpKind mlp_flags[2] = {MlpKind::kDense, MlpKind::kMoe};
   c.mlp_kinds = layer_kinds<MlpKind>(text, "mlp_layer_types",
-                                     {{"dense", MlpKind::kDense}, {"sparse", MlpKind::kMoe}},
-                                     &text, "moe_layer_freq", mlp_flags, c.num_layers);
+                                     {{"dense", MlpKind::kDense}, {"sparse", MlpKind::kMoe}}, &text,
+                                     "moe_layer_freq", mlp_flags, c.num_layers);
   parse_rope(text, legacy, c);
 
-  c.dense_intermediate_size =
-      to_int(text.integer("dense_intermediate_size", kDefaultDenseInter), "dense_intermediate_size");
+  c.dense_intermediate_size = to_int(text.integer("dense_intermediate_size", kDefaultDenseInter),
+                                     "dense_intermediate_size");
   c.expert_intermediate_size =
       to_int(text.integer("intermediate_size", kDefaultExpertInter), "intermediate_size");
-  c.shared_intermediate_size = to_int(
-      text.integer("shared_intermediate_size", kDefaultSharedInter), "shared_intermediate_size");
+  c.shared_intermediate_size = to_int(text.integer("shared_intermediate_size", kDefaultSharedInter),
+                                      "shared_intermediate_size");
   c.swiglu_alpha = float(text.number("swiglu_alpha", 1.702));
   c.swiglu_limit = float(text.number("swiglu_limit", 7.0));
   c.swiglu_beta = 1.0f;
-  c.num_experts = to_int(
-      text.integer("num_local_experts", text.integer("num_experts", kDefaultExperts)),
-      "num_local_experts");
-  c.num_experts_per_token = to_int(text.integer("num_experts_per_tok", kDefaultExpertsPerToken),
-                                   "num_experts_per_tok");
+  c.num_experts =
+      to_int(text.integer("num_local_experts", text.integer("num_experts", kDefaultExperts)),
+             "num_local_experts");
+  c.num_experts_per_token =
+      to_int(text.integer("num_experts_per_tok", kDefaultExpertsPerToken), "num_experts_per_tok");
   c.num_shared_experts = 1;
   c.routed_scaling_factor = float(text.number("routed_scaling_factor", kDefaultRoutedScale));
   c.norm_topk_prob = true;
@@ -438,14 +453,14 @@ ModelConfig parse_model_config(const std::string& json_text) {
   return c;
 }
 
-ModelConfig load_model_config(const std::string& model_dir) {
+ModelConfig load_model_config(const std::string &model_dir) {
   const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
   require(std::filesystem::exists(path), "no config.json in " + model_dir);
   try {
     return parse_model_config(read_text_file(path));
-  } catch (const Error& error) {
+  } catch (const Error &error) {
     fail(path + ": " + error.what());
   }
 }
 
-}  // namespace m3
+} // namespace m3

@@ -15,12 +15,14 @@ namespace {
 using test_support::RawTensor;
 using test_support::TensorMap;
 
-RawTensor random_tensor(std::mt19937& rng, const std::string& dtype, std::vector<int64_t> shape,
+RawTensor random_tensor(std::mt19937 &rng, const std::string &dtype, std::vector<int64_t> shape,
                         int element_size) {
   RawTensor t{dtype, shape, {}};
   int64_t n = 1;
-  for (int64_t d : shape) n *= d;
-  for (int64_t i = 0; i < n * element_size; ++i) t.bytes.push_back(char(rng()));
+  for (int64_t d : shape)
+    n *= d;
+  for (int64_t i = 0; i < n * element_size; ++i)
+    t.bytes.push_back(char(rng()));
   return t;
 }
 
@@ -37,10 +39,10 @@ TensorMap sample_tensors() {
   return tensors;
 }
 
-void expect_same_tensors(const SafetensorsArchive& archive, const TensorMap& written) {
+void expect_same_tensors(const SafetensorsArchive &archive, const TensorMap &written) {
   ASSERT_EQ(archive.tensors().size(), written.size());
-  for (const auto& [name, tensor] : written) {
-    const TensorInfo& info = archive.get(name);
+  for (const auto &[name, tensor] : written) {
+    const TensorInfo &info = archive.get(name);
     EXPECT_EQ(info.dtype, tensor.dtype) << name;
     EXPECT_EQ(info.shape, tensor.shape) << name;
     ASSERT_EQ(info.num_bytes, tensor.bytes.size()) << name;
@@ -49,18 +51,19 @@ void expect_same_tensors(const SafetensorsArchive& archive, const TensorMap& wri
 }
 
 // The error message of opening path, or "" when it opens.
-std::string open_error(const std::string& path) {
+std::string open_error(const std::string &path) {
   try {
     SafetensorsArchive archive(path);
-  } catch (const Error& error) {
+  } catch (const Error &error) {
     return error.what();
   }
   return "";
 }
 
-std::string with_length_prefix(const std::string& header) {
+std::string with_length_prefix(const std::string &header) {
   std::string out;
-  for (int i = 0; i < 8; ++i) out.push_back(char((uint64_t(header.size()) >> (8 * i)) & 0xFF));
+  for (int i = 0; i < 8; ++i)
+    out.push_back(char((uint64_t(header.size()) >> (8 * i)) & 0xFF));
   return out + header;
 }
 
@@ -96,15 +99,16 @@ TEST(Safetensors, UnindexedDirectoryOpensEveryFile) {
   const std::string dir = scratch.path().string();
   TensorMap tensors = sample_tensors();
   TensorMap first, second;
-  for (const auto& [name, tensor] : tensors) (first.size() < 3 ? first : second)[name] = tensor;
+  for (const auto &[name, tensor] : tensors)
+    (first.size() < 3 ? first : second)[name] = tensor;
   test_support::write_safetensors(dir + "/part-a.safetensors", first);
   test_support::write_safetensors(dir + "/part-b.safetensors", second);
   expect_same_tensors(SafetensorsArchive(dir), tensors);
 }
 
 class MalformedFile : public ::testing::Test {
- protected:
-  std::string write(const std::string& bytes) {
+protected:
+  std::string write(const std::string &bytes) {
     const std::string path = dir_.path().string() + "/model.safetensors";
     test_support::write_text(path, bytes);
     return path;
@@ -114,7 +118,7 @@ class MalformedFile : public ::testing::Test {
 
 TEST_F(MalformedFile, HeaderLengthBeyondFile) {
   std::string bytes = test_support::safetensors_file(sample_tensors());
-  bytes[5] = char(0x40);  // header length ~ 2^45
+  bytes[5] = char(0x40); // header length ~ 2^45
   const std::string path = write(bytes);
   const std::string error = open_error(path);
   EXPECT_NE(error.find("header length"), std::string::npos) << error;
@@ -146,13 +150,13 @@ TEST_F(MalformedFile, TruncatedData) {
 }
 
 TEST_F(MalformedFile, StrayBytesAfterTheLastTensor) {
-  const std::string error = open_error(write(test_support::safetensors_file(sample_tensors()) + "xx"));
+  const std::string error =
+      open_error(write(test_support::safetensors_file(sample_tensors()) + "xx"));
   EXPECT_NE(error.find("stray bytes"), std::string::npos) << error;
 }
 
 TEST_F(MalformedFile, SizeDisagreesWithShape) {
-  const std::string header =
-      R"({"x": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}})";
+  const std::string header = R"({"x": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 20]}})";
   const std::string error = open_error(write(with_length_prefix(header) + std::string(20, 'z')));
   EXPECT_NE(error.find("needs 24"), std::string::npos) << error;
 }
@@ -172,8 +176,8 @@ TEST_F(MalformedFile, GapBetweenTensors) {
 }
 
 TEST_F(MalformedFile, NegativeShapeAndMissingOffsets) {
-  std::string error = open_error(write(with_length_prefix(
-      R"({"x": {"dtype": "U8", "shape": [-2], "data_offsets": [0, 0]}})")));
+  std::string error = open_error(write(
+      with_length_prefix(R"({"x": {"dtype": "U8", "shape": [-2], "data_offsets": [0, 0]}})")));
   EXPECT_NE(error.find("non-negative"), std::string::npos) << error;
   error = open_error(write(with_length_prefix(R"({"x": {"dtype": "U8", "shape": [0]}})")));
   EXPECT_NE(error.find("data_offsets"), std::string::npos) << error;
@@ -194,8 +198,8 @@ TEST(SafetensorsIndex, TensorNotInItsShard) {
   const std::string dir = scratch.path().string();
   test_support::write_sharded(dir, sample_tensors(), 1);
   test_support::write_text(dir + "/model.safetensors.index.json",
-                      R"({"weight_map": {"a.weight": "model-00001-of-00001.safetensors",)"
-                      R"( "ghost.weight": "model-00001-of-00001.safetensors"}})");
+                           R"({"weight_map": {"a.weight": "model-00001-of-00001.safetensors",)"
+                           R"( "ghost.weight": "model-00001-of-00001.safetensors"}})");
   const std::string error = open_error(dir);
   EXPECT_NE(error.find("ghost.weight"), std::string::npos) << error;
   EXPECT_NE(error.find("does not contain it"), std::string::npos) << error;
@@ -227,5 +231,5 @@ TEST(SafetensorsIndex, EmptyOrMissingDirectory) {
   EXPECT_NE(open_error(dir + "/nope").find("does not exist"), std::string::npos);
 }
 
-}  // namespace
-}  // namespace m3
+} // namespace
+} // namespace m3

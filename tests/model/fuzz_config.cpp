@@ -7,13 +7,13 @@
 #include "core/error.h"
 #include "model/config.h"
 
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   try {
     const m3::ModelConfig config =
-        m3::parse_model_config(std::string(reinterpret_cast<const char*>(data), size));
+        m3::parse_model_config(std::string(reinterpret_cast<const char *>(data), size));
     volatile int64_t sink = config.parameter_count() + config.kv_bytes_per_token();
     (void)sink;
-  } catch (const m3::Error&) {
+  } catch (const m3::Error &) {
   }
   return 0;
 }

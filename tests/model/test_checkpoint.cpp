@@ -7,8 +7,8 @@
 #include "core/error.h"
 #include "core/safetensors.h"
 #include "float_formats.h"
-#include "model/weights.h"
 #include "m3_cli.h"
+#include "model/weights.h"
 #include "tiny_checkpoint.h"
 
 namespace m3 {
@@ -20,9 +20,9 @@ using test_support::TinyNaming;
 using S = test_support::TinyShape;
 
 // The values a raw tensor holds, decoded by the reference formulas (with MXFP8 scales).
-std::vector<double> reference_values(const RawTensor& tensor, const RawTensor* scales) {
+std::vector<double> reference_values(const RawTensor &tensor, const RawTensor *scales) {
   std::vector<double> out;
-  const auto* bytes = reinterpret_cast<const uint8_t*>(tensor.bytes.data());
+  const auto *bytes = reinterpret_cast<const uint8_t *>(tensor.bytes.data());
   const int64_t cols = tensor.shape.back();
   if (tensor.dtype == "F32") {
     for (size_t i = 0; i < tensor.bytes.size(); i += 4) {
@@ -37,7 +37,7 @@ std::vector<double> reference_values(const RawTensor& tensor, const RawTensor* s
                                            : test_support::reference_f16(bits));
     }
   } else if (tensor.dtype == "F8_E4M3") {
-    const auto* scale_bytes = reinterpret_cast<const uint8_t*>(scales->bytes.data());
+    const auto *scale_bytes = reinterpret_cast<const uint8_t *>(scales->bytes.data());
     for (size_t i = 0; i < tensor.bytes.size(); ++i) {
       const int64_t row = int64_t(i) / cols, col = int64_t(i) % cols;
       out.push_back(test_support::reference_e4m3(bytes[i]) *
@@ -49,20 +49,20 @@ std::vector<double> reference_values(const RawTensor& tensor, const RawTensor* s
 
 // Each weight role of the model and the tensor name the naming convention puts it under,
 // listed from m3-model.md §7 (not from the loader).
-std::vector<std::pair<const Weight*, std::string>> roles(const ModelWeights& w, TinyNaming naming,
-                                                         bool tied) {
+std::vector<std::pair<const Weight *, std::string>> roles(const ModelWeights &w, TinyNaming naming,
+                                                          bool tied) {
   const bool text_only = naming == TinyNaming::kTextOnly;
   const std::string model = text_only ? "model." : "language_model.model.";
-  std::vector<std::pair<const Weight*, std::string>> out = {
+  std::vector<std::pair<const Weight *, std::string>> out = {
       {&w.embed_tokens, model + "embed_tokens.weight"},
       {&w.final_norm, model + "norm.weight"},
       {&w.lm_head, tied ? model + "embed_tokens.weight"
                         : (text_only ? "lm_head.weight" : "language_model.lm_head.weight")}};
   for (int l = 0; l < S::kLayers; ++l) {
-    const LayerWeights& layer = w.layers[l];
+    const LayerWeights &layer = w.layers[l];
     const std::string base = model + "layers." + std::to_string(l) + ".";
     const std::string attn = base + "self_attn.";
-    for (auto [weight, name] : std::vector<std::pair<const Weight*, std::string>>{
+    for (auto [weight, name] : std::vector<std::pair<const Weight *, std::string>>{
              {&layer.input_norm, base + "input_layernorm.weight"},
              {&layer.post_attention_norm, base + "post_attention_layernorm.weight"},
              {&layer.q_proj, attn + "q_proj.weight"},
@@ -101,26 +101,27 @@ std::vector<std::pair<const Weight*, std::string>> roles(const ModelWeights& w, 
   return out;
 }
 
-void expect_binds_every_role(const TinyCheckpointOptions& options) {
+void expect_binds_every_role(const TinyCheckpointOptions &options) {
   const test_support::ScratchDir scratch;
   const std::string dir = scratch.path().string();
   const auto written = test_support::write_tiny_checkpoint(dir, options);
   const Checkpoint checkpoint = load_checkpoint(dir);
-  const ModelWeights& w = checkpoint.weights;
+  const ModelWeights &w = checkpoint.weights;
   ASSERT_EQ(w.layers.size(), size_t(S::kLayers));
-  for (const auto& [weight, name] : roles(w, options.naming, options.tied_embeddings)) {
+  for (const auto &[weight, name] : roles(w, options.naming, options.tied_embeddings)) {
     SCOPED_TRACE(name);
-    const RawTensor& raw = written.tensors.at(name);
+    const RawTensor &raw = written.tensors.at(name);
     const auto scales = written.tensors.find(name + "_scale_inv");
     const std::vector<double> expected =
         reference_values(raw, scales == written.tensors.end() ? nullptr : &scales->second);
     ASSERT_FALSE(weight->empty());
     const std::vector<float> actual = weight->to_f32();
     ASSERT_EQ(actual.size(), expected.size());
-    for (size_t i = 0; i < actual.size(); ++i) ASSERT_EQ(actual[i], float(expected[i])) << i;
+    for (size_t i = 0; i < actual.size(); ++i)
+      ASSERT_EQ(actual[i], float(expected[i])) << i;
   }
   for (int l = 0; l < S::kLayers; ++l) {
-    const LayerWeights& layer = w.layers[l];
+    const LayerWeights &layer = w.layers[l];
     EXPECT_EQ(layer.index_q_proj.empty(), !S::sparse(l)) << l;
     EXPECT_EQ(layer.router.empty(), !S::moe(l)) << l;
     EXPECT_EQ(layer.experts.size(), S::moe(l) ? size_t(S::kExperts) : 0u) << l;
@@ -143,8 +144,8 @@ TEST(Checkpoint, F32AndF16Weights) {
 
 TEST(Checkpoint, Mxfp8Weights) {
   expect_binds_every_role({.weight_dtype = "MXFP8"});
-  expect_binds_every_role({.naming = TinyNaming::kTransformersSave, .weight_dtype = "MXFP8",
-                           .num_shards = 3});
+  expect_binds_every_role(
+      {.naming = TinyNaming::kTransformersSave, .weight_dtype = "MXFP8", .num_shards = 3});
 }
 
 TEST(Checkpoint, TiedEmbeddings) {
@@ -163,7 +164,7 @@ TEST(Checkpoint, ShardedAndSingleFileBindIdentically) {
   const std::string sharded_dir = sharded_scratch.path().string();
   const auto written = test_support::write_tiny_checkpoint(single_dir, {.weight_dtype = "MXFP8"});
   test_support::write_text(sharded_dir + "/config.json",
-                      test_support::read_file_text(single_dir + "/config.json"));
+                           test_support::read_file_text(single_dir + "/config.json"));
   test_support::write_sharded(sharded_dir, written.tensors, 4);
   const Checkpoint single = load_checkpoint(single_dir);
   const Checkpoint sharded = load_checkpoint(sharded_dir);
@@ -173,8 +174,8 @@ TEST(Checkpoint, ShardedAndSingleFileBindIdentically) {
   const auto sharded_roles = roles(sharded.weights, TinyNaming::kRelease, false);
   ASSERT_EQ(single_roles.size(), sharded_roles.size());
   for (size_t i = 0; i < single_roles.size(); ++i) {
-    const Weight& a = *single_roles[i].first;
-    const Weight& b = *sharded_roles[i].first;
+    const Weight &a = *single_roles[i].first;
+    const Weight &b = *sharded_roles[i].first;
     EXPECT_EQ(a.dtype, b.dtype) << single_roles[i].second;
     EXPECT_EQ(a.rows, b.rows) << single_roles[i].second;
     EXPECT_EQ(a.cols, b.cols) << single_roles[i].second;
@@ -182,5 +183,5 @@ TEST(Checkpoint, ShardedAndSingleFileBindIdentically) {
   }
 }
 
-}  // namespace
-}  // namespace m3
+} // namespace
+} // namespace m3

@@ -16,22 +16,24 @@ using nlohmann::json;
 // m3_transformers is that file loaded and re-saved by transformers 5.17;
 // transformers_defaults is transformers' MiniMaxM3VLTextConfig() saved with every default
 // (see data/save_transformers_configs.py).
-const char* kReleaseDir = "tests/model/data/m3_release";
-const char* kTransformersDir = "tests/model/data/m3_transformers";
+const char *kReleaseDir = "tests/model/data/m3_release";
+const char *kTransformersDir = "tests/model/data/m3_transformers";
 
-json release_json() { return json::parse(read_text_file(std::string(kReleaseDir) + "/config.json")); }
+json release_json() {
+  return json::parse(read_text_file(std::string(kReleaseDir) + "/config.json"));
+}
 
-std::string parse_error(const json& config) {
+std::string parse_error(const json &config) {
   try {
     parse_model_config(config.dump());
-  } catch (const Error& error) {
+  } catch (const Error &error) {
     return error.what();
   }
   return "";
 }
 
 // The MiniMax-M3 hyper-parameters as published (m3-model.md §0, §2.1, §13).
-void expect_m3_release_values(const ModelConfig& c) {
+void expect_m3_release_values(const ModelConfig &c) {
   EXPECT_EQ(c.vocab_size, 200064);
   EXPECT_EQ(c.hidden_size, 6144);
   EXPECT_EQ(c.num_layers, 60);
@@ -134,12 +136,12 @@ TEST(Config, OmittedKeysTakeTransformersDefaults) {
 // rope_parameters wins over the legacy top-level keys (transformers' setdefault order).
 TEST(Config, RopeParametersOverrideLegacyKeys) {
   json config = release_json();
-  auto& text = config["text_config"];
+  auto &text = config["text_config"];
   text.erase("partial_rotary_factor");
   text.erase("rope_theta");
   text.erase("rotary_dim");
-  text["rope_parameters"] = {{"rope_type", "default"}, {"rope_theta", 1e6},
-                             {"partial_rotary_factor", 0.25}};
+  text["rope_parameters"] = {
+      {"rope_type", "default"}, {"rope_theta", 1e6}, {"partial_rotary_factor", 0.25}};
   const ModelConfig c = parse_model_config(config.dump());
   EXPECT_EQ(c.rotary_dim, 32);
   EXPECT_DOUBLE_EQ(c.rope_theta, 1e6);
@@ -166,52 +168,63 @@ TEST(Config, TiedEmbeddingsFromEitherLevel) {
 }
 
 struct Rejection {
-  const char* what;
-  std::function<void(json& text)> edit;
-  const char* message;
+  const char *what;
+  std::function<void(json &text)> edit;
+  const char *message;
 };
 
 TEST(Config, RejectsUnsupportedOrInconsistentValues) {
   const std::vector<Rejection> cases = {
-      {"sink blocks", [](json& t) { t["sparse_attention_config"]["sparse_init_block"] = 1; },
+      {"sink blocks", [](json &t) { t["sparse_attention_config"]["sparse_init_block"] = 1; },
        "sparse_init_block"},
-      {"mean scores", [](json& t) { t["sparse_attention_config"]["sparse_score_type"] = "mean"; },
+      {"mean scores", [](json &t) { t["sparse_attention_config"]["sparse_score_type"] = "mean"; },
        "sparse_score_type"},
-      {"index value", [](json& t) { t["sparse_attention_config"]["sparse_disable_index_value"][5] = 0; },
+      {"index value",
+       [](json &t) { t["sparse_attention_config"]["sparse_disable_index_value"][5] = 0; },
        "sparse_disable_index_value"},
-      {"rope scaling", [](json& t) { t["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 2.0}}; },
+      {"rope scaling",
+       [](json &t) {
+         t["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 2.0}};
+       },
        "rope_scaling"},
-      {"yarn", [](json& t) { t["rope_parameters"] = {{"rope_type", "yarn"}, {"factor", 2.0}}; },
+      {"yarn",
+       [](json &t) {
+         t["rope_parameters"] = {{"rope_type", "yarn"}, {"factor", 2.0}};
+       },
        "rope_type"},
-      {"output gate", [](json& t) { t["attention_output_gate"] = true; }, "attention_output_gate"},
-      {"bias", [](json& t) { t["attention_bias"] = true; }, "attention_bias"},
-      {"activation", [](json& t) { t["hidden_act"] = "gelu"; }, "hidden_act"},
-      {"beta", [](json& t) { t["swiglu_beta"] = 0.5; }, "swiglu_beta"},
-      {"softmax router", [](json& t) { t["scoring_func"] = "softmax"; }, "scoring_func"},
-      {"no renorm", [](json& t) { t["norm_topk_prob"] = false; }, "norm_topk_prob"},
-      {"two shared", [](json& t) { t["n_shared_experts"] = 2; }, "n_shared_experts"},
-      {"heads", [](json& t) { t["num_key_value_heads"] = 5; }, "not a multiple"},
-      {"rotary mismatch", [](json& t) { t["rotary_dim"] = 32; }, "rotary_dim"},
-      {"odd rotary", [](json& t) {
-         t["partial_rotary_factor"] = 0.5078125;  // 65 channels
+      {"output gate", [](json &t) { t["attention_output_gate"] = true; }, "attention_output_gate"},
+      {"bias", [](json &t) { t["attention_bias"] = true; }, "attention_bias"},
+      {"activation", [](json &t) { t["hidden_act"] = "gelu"; }, "hidden_act"},
+      {"beta", [](json &t) { t["swiglu_beta"] = 0.5; }, "swiglu_beta"},
+      {"softmax router", [](json &t) { t["scoring_func"] = "softmax"; }, "scoring_func"},
+      {"no renorm", [](json &t) { t["norm_topk_prob"] = false; }, "norm_topk_prob"},
+      {"two shared", [](json &t) { t["n_shared_experts"] = 2; }, "n_shared_experts"},
+      {"heads", [](json &t) { t["num_key_value_heads"] = 5; }, "not a multiple"},
+      {"rotary mismatch", [](json &t) { t["rotary_dim"] = 32; }, "rotary_dim"},
+      {"odd rotary",
+       [](json &t) {
+         t["partial_rotary_factor"] = 0.5078125; // 65 channels
          t.erase("rotary_dim");
-       }, "must be even"},
-      {"index heads", [](json& t) { t["sparse_attention_config"]["sparse_num_index_heads"] = 2; },
+       },
+       "must be even"},
+      {"index heads", [](json &t) { t["sparse_attention_config"]["sparse_num_index_heads"] = 2; },
        "num_key_value_heads"},
-      {"top-k", [](json& t) { t["sparse_attention_config"]["sparse_topk_blocks"] = 0; }, "top-k"},
-      {"list length", [](json& t) { t["moe_layer_freq"].push_back(1); }, "61 entries for 60"},
-      {"layer lists disagree", [](json& t) {
-         t["layer_types"] = std::vector<std::string>(60, "full_attention");
-       }, "disagrees"},
-      {"unknown layer type", [](json& t) {
+      {"top-k", [](json &t) { t["sparse_attention_config"]["sparse_topk_blocks"] = 0; }, "top-k"},
+      {"list length", [](json &t) { t["moe_layer_freq"].push_back(1); }, "61 entries for 60"},
+      {"layer lists disagree",
+       [](json &t) { t["layer_types"] = std::vector<std::string>(60, "full_attention"); },
+       "disagrees"},
+      {"unknown layer type",
+       [](json &t) {
          t.erase("sparse_attention_config");
          t["layer_types"] = std::vector<std::string>(60, "sliding_attention");
-       }, "sliding_attention"},
-      {"no layer kinds", [](json& t) { t.erase("sparse_attention_config"); }, "no per-layer kinds"},
-      {"experts per token", [](json& t) { t["num_experts_per_tok"] = 129; }, "num_experts_per_tok"},
-      {"wrong type", [](json& t) { t["hidden_size"] = "6144"; }, "'text_config.hidden_size'"},
+       },
+       "sliding_attention"},
+      {"no layer kinds", [](json &t) { t.erase("sparse_attention_config"); }, "no per-layer kinds"},
+      {"experts per token", [](json &t) { t["num_experts_per_tok"] = 129; }, "num_experts_per_tok"},
+      {"wrong type", [](json &t) { t["hidden_size"] = "6144"; }, "'text_config.hidden_size'"},
   };
-  for (const auto& rejection : cases) {
+  for (const auto &rejection : cases) {
     json config = release_json();
     rejection.edit(config["text_config"]);
     const std::string error = parse_error(config);
@@ -225,11 +238,11 @@ TEST(Config, BadJsonNamesTheFile) {
   try {
     parse_model_config("{\"model_type\": ");
     FAIL() << "accepted truncated JSON";
-  } catch (const Error& error) {
+  } catch (const Error &error) {
     EXPECT_NE(std::string(error.what()).find("not valid JSON"), std::string::npos);
   }
   EXPECT_THROW(load_model_config("tests/model/data/does_not_exist"), Error);
 }
 
-}  // namespace
-}  // namespace m3
+} // namespace
+} // namespace m3

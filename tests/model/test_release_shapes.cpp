@@ -71,10 +71,10 @@ std::vector<Entry> release_tensors() {
   out.push_back({vit + "pre_layrnorm.bias", "BF16", {1280}});
   for (int l = 0; l < 32; ++l) {
     const std::string base = vit + "encoder.layers." + std::to_string(l) + ".";
-    for (const char* norm : {"layer_norm1", "layer_norm2"})
-      for (const char* part : {".weight", ".bias"})
+    for (const char *norm : {"layer_norm1", "layer_norm2"})
+      for (const char *part : {".weight", ".bias"})
         out.push_back({base + norm + part, "BF16", {1280}});
-    for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+    for (const char *proj : {"q_proj", "k_proj", "v_proj", "out_proj"}) {
       out.push_back({base + "self_attn." + proj + ".weight", "BF16", {1280, 1280}});
       out.push_back({base + "self_attn." + proj + ".bias", "BF16", {1280}});
     }
@@ -83,11 +83,11 @@ std::vector<Entry> release_tensors() {
     out.push_back({base + "mlp.fc2.weight", "BF16", {1280, 5120}});
     out.push_back({base + "mlp.fc2.bias", "BF16", {1280}});
   }
-  for (const auto& [name, in] : std::vector<std::pair<std::string, int64_t>>{
-           {"multi_modal_projector.linear_1", 1280},
-           {"multi_modal_projector.linear_2", h},
-           {"patch_merge_mlp.linear_1", 4 * h},
-           {"patch_merge_mlp.linear_2", h}}) {
+  for (const auto &[name, in] :
+       std::vector<std::pair<std::string, int64_t>>{{"multi_modal_projector.linear_1", 1280},
+                                                    {"multi_modal_projector.linear_2", h},
+                                                    {"patch_merge_mlp.linear_1", 4 * h},
+                                                    {"patch_merge_mlp.linear_2", h}}) {
     out.push_back({name + ".weight", "BF16", {h, in}});
     out.push_back({name + ".bias", "BF16", {h}});
   }
@@ -95,7 +95,7 @@ std::vector<Entry> release_tensors() {
 }
 
 // Writes each shard as a real header followed by a hole of the data's size (no data written).
-bool write_sparse_shards(const std::string& dir, const std::vector<Entry>& entries, int shards) {
+bool write_sparse_shards(const std::string &dir, const std::vector<Entry> &entries, int shards) {
   json weight_map = json::object();
   const size_t per_shard = (entries.size() + shards - 1) / shards;
   for (int s = 0; s < shards; ++s) {
@@ -104,41 +104,47 @@ bool write_sparse_shards(const std::string& dir, const std::vector<Entry>& entri
     json header = json::object();
     uint64_t offset = 0;
     for (size_t i = s * per_shard; i < std::min(entries.size(), (s + 1) * per_shard); ++i) {
-      const Entry& e = entries[i];
+      const Entry &e = entries[i];
       uint64_t bytes = e.dtype == "F32" ? 4 : 2;
-      for (int64_t d : e.shape) bytes *= uint64_t(d);
-      header[e.name] = {{"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {offset, offset + bytes}}};
+      for (int64_t d : e.shape)
+        bytes *= uint64_t(d);
+      header[e.name] = {
+          {"dtype", e.dtype}, {"shape", e.shape}, {"data_offsets", {offset, offset + bytes}}};
       weight_map[e.name] = file;
       offset += bytes;
     }
     const std::string text = header.dump();
     std::string prefix;
-    for (int i = 0; i < 8; ++i) prefix.push_back(char((uint64_t(text.size()) >> (8 * i)) & 0xFF));
+    for (int i = 0; i < 8; ++i)
+      prefix.push_back(char((uint64_t(text.size()) >> (8 * i)) & 0xFF));
     const std::string path = dir + "/" + file;
     test_support::write_text(path, prefix + text);
     const int fd = open(path.c_str(), O_WRONLY);
     const bool grown = fd >= 0 && ftruncate(fd, off_t(8 + text.size() + offset)) == 0;
-    if (fd >= 0) close(fd);
-    if (!grown) return false;
+    if (fd >= 0)
+      close(fd);
+    if (!grown)
+      return false;
   }
   test_support::write_text(dir + "/model.safetensors.index.json",
-                      json{{"metadata", json::object()}, {"weight_map", weight_map}}.dump());
+                           json{{"metadata", json::object()}, {"weight_map", weight_map}}.dump());
   return true;
 }
 
 TEST(ReleaseShapes, InfoMatchesPublishedTotalsFromHeadersAlone) {
   const std::vector<Entry> entries = release_tensors();
-  ASSERT_EQ(entries.size(), 23416u);  // the release index's key count
+  ASSERT_EQ(entries.size(), 23416u); // the release index's key count
   const test_support::ScratchDir scratch;
   const std::string dir = scratch.path().string();
-  if (!write_sparse_shards(dir, entries, 59)) GTEST_SKIP() << "no sparse files in the temp dir";
+  if (!write_sparse_shards(dir, entries, 59))
+    GTEST_SKIP() << "no sparse files in the temp dir";
   std::filesystem::copy_file("tests/model/data/m3_release/config.json", dir + "/config.json");
 
   const auto start = std::chrono::steady_clock::now();
   const test_support::CliResult result = test_support::run_m3("info --model '" + dir + "'");
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const std::string& text = result.out;
+  const std::string &text = result.out;
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(text.find("\nparameters: 427040140160 "), std::string::npos) << text;
   EXPECT_NE(text.find("\ntext model parameters: 426174572928 "), std::string::npos) << text;
@@ -152,5 +158,5 @@ TEST(ReleaseShapes, InfoMatchesPublishedTotalsFromHeadersAlone) {
   std::printf("m3 info on the release-shaped checkpoint: %.2f s\n", seconds);
 }
 
-}  // namespace
-}  // namespace m3
+} // namespace
+} // namespace m3

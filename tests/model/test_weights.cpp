@@ -12,7 +12,7 @@
 namespace m3 {
 namespace {
 
-void expect_same_value(float actual, double expected, const std::string& where) {
+void expect_same_value(float actual, double expected, const std::string &where) {
   if (std::isnan(expected)) {
     EXPECT_TRUE(std::isnan(actual)) << where << ": got " << actual;
   } else {
@@ -22,7 +22,7 @@ void expect_same_value(float actual, double expected, const std::string& where) 
 
 // Checks both entry points: every row through row_to_f32, and the whole tensor through to_f32.
 template <typename Reference>
-void expect_weight_decodes(const Weight& weight, Reference reference) {
+void expect_weight_decodes(const Weight &weight, Reference reference) {
   const std::vector<float> all = weight.to_f32();
   ASSERT_EQ(all.size(), size_t(weight.rows * weight.cols));
   std::vector<float> row(weight.cols);
@@ -40,34 +40,42 @@ void expect_weight_decodes(const Weight& weight, Reference reference) {
 TEST(WeightConversion, F32RandomBits) {
   std::mt19937 rng(std::random_device{}());
   std::vector<uint32_t> bits(7 * 33);
-  for (auto& b : bits) b = rng();
+  for (auto &b : bits)
+    b = rng();
   const Weight w{DType::kF32, bits.data(), 7, 33, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_f32(bits[r * 33 + c]); });
+  expect_weight_decodes(
+      w, [&](int64_t r, int64_t c) { return test_support::reference_f32(bits[r * 33 + c]); });
 }
 
 TEST(WeightConversion, Bf16EveryBitPattern) {
   std::vector<uint16_t> bits(65536);
-  for (uint32_t i = 0; i < 65536; ++i) bits[i] = uint16_t(i);
+  for (uint32_t i = 0; i < 65536; ++i)
+    bits[i] = uint16_t(i);
   std::shuffle(bits.begin(), bits.end(), std::mt19937(std::random_device{}()));
   const Weight w{DType::kBF16, bits.data(), 256, 256, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 256 + c]); });
+  expect_weight_decodes(
+      w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 256 + c]); });
 }
 
 // Rows whose width is not a multiple of the converter's chunk exercise its tail.
 TEST(WeightConversion, Bf16RandomBitsOddWidth) {
   std::mt19937 rng(std::random_device{}());
   std::vector<uint16_t> bits(9 * 203);
-  for (auto& b : bits) b = uint16_t(rng());
+  for (auto &b : bits)
+    b = uint16_t(rng());
   const Weight w{DType::kBF16, bits.data(), 9, 203, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 203 + c]); });
+  expect_weight_decodes(
+      w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 203 + c]); });
 }
 
 TEST(WeightConversion, F16EveryBitPattern) {
   std::vector<uint16_t> bits(65536);
-  for (uint32_t i = 0; i < 65536; ++i) bits[i] = uint16_t(i);
+  for (uint32_t i = 0; i < 65536; ++i)
+    bits[i] = uint16_t(i);
   std::shuffle(bits.begin(), bits.end(), std::mt19937(std::random_device{}()));
   const Weight w{DType::kF16, bits.data(), 128, 512, nullptr};
-  expect_weight_decodes(w, [&](int64_t r, int64_t c) { return test_support::reference_f16(bits[r * 512 + c]); });
+  expect_weight_decodes(
+      w, [&](int64_t r, int64_t c) { return test_support::reference_f16(bits[r * 512 + c]); });
 }
 
 // MXFP8: W[r, c] = e4m3(q[r, c]) * 2^(s[r, c / 32] - 127), every E4M3 byte and every scale byte.
@@ -75,8 +83,10 @@ TEST(WeightConversion, Mxfp8RandomDataEveryScale) {
   std::mt19937 rng(std::random_device{}());
   const int64_t rows = 64, cols = 256, blocks = cols / 32;
   std::vector<uint8_t> data(rows * cols), scales(rows * blocks);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = uint8_t(i < 256 ? i : rng());
-  for (size_t i = 0; i < scales.size(); ++i) scales[i] = uint8_t(i < 256 ? i : rng());
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = uint8_t(i < 256 ? i : rng());
+  for (size_t i = 0; i < scales.size(); ++i)
+    scales[i] = uint8_t(i < 256 ? i : rng());
   std::shuffle(data.begin(), data.end(), rng);
   std::shuffle(scales.begin(), scales.end(), rng);
   const Weight w{DType::kF8E4M3, data.data(), rows, cols, scales.data()};
@@ -87,7 +97,7 @@ TEST(WeightConversion, Mxfp8RandomDataEveryScale) {
 }
 
 TEST(WeightConversion, OneDimensionalWeight) {
-  std::vector<uint16_t> bits = {0x3F80, 0xC000, 0x0001, 0x7F80};  // 1, -2, tiny, +inf
+  std::vector<uint16_t> bits = {0x3F80, 0xC000, 0x0001, 0x7F80}; // 1, -2, tiny, +inf
   const Weight w{DType::kBF16, bits.data(), 1, 4, nullptr};
   const std::vector<float> values = w.to_f32();
   EXPECT_EQ(values[0], 1.0f);
@@ -96,5 +106,5 @@ TEST(WeightConversion, OneDimensionalWeight) {
   EXPECT_TRUE(std::isinf(values[3]));
 }
 
-}  // namespace
-}  // namespace m3
+} // namespace
+} // namespace m3

@@ -17,11 +17,14 @@ inline double decode_binary_float(uint32_t bits, int exponent_bits, int mantissa
   const double sign = (bits >> (mantissa_bits + exponent_bits)) & 1 ? -1.0 : 1.0;
   const int bias = (1 << (exponent_bits - 1)) - 1;
   if (exponent == exponent_mask) {
-    if (has_infinity) return mantissa == 0 ? sign * INFINITY : NAN;
-    if (mantissa == mantissa_mask) return NAN;
+    if (has_infinity)
+      return mantissa == 0 ? sign * INFINITY : NAN;
+    if (mantissa == mantissa_mask)
+      return NAN;
   }
   const double fraction = double(mantissa) / double(1u << mantissa_bits);
-  if (exponent == 0) return sign * fraction * std::pow(2.0, 1 - bias);
+  if (exponent == 0)
+    return sign * fraction * std::pow(2.0, 1 - bias);
   return sign * (1.0 + fraction) * std::pow(2.0, int(exponent) - bias);
 }
 
@@ -34,4 +37,4 @@ inline double reference_e8m0(uint8_t bits) {
   return bits == 255 ? NAN : std::pow(2.0, int(bits) - 127);
 }
 
-}  // namespace m3::test_support
+} // namespace m3::test_support

@@ -10,22 +10,22 @@
 namespace m3::test_support {
 
 struct RawTensor {
-  std::string dtype;  // safetensors name: "BF16", "F8_E4M3", ...
+  std::string dtype; // safetensors name: "BF16", "F8_E4M3", ...
   std::vector<int64_t> shape;
-  std::string bytes;  // little-endian elements, row-major
+  std::string bytes; // little-endian elements, row-major
 };
 
 using TensorMap = std::map<std::string, RawTensor>;
 
 // The header JSON (tensors back to back in name order) without the 8-byte length prefix.
-std::string safetensors_header(const TensorMap& tensors);
+std::string safetensors_header(const TensorMap &tensors);
 // Header length, header and data: a complete .safetensors file.
-std::string safetensors_file(const TensorMap& tensors);
-void write_safetensors(const std::string& path, const TensorMap& tensors);
+std::string safetensors_file(const TensorMap &tensors);
+void write_safetensors(const std::string &path, const TensorMap &tensors);
 // Splits tensors round-robin over num_shards files model-0000i-of-0000n.safetensors and writes
 // model.safetensors.index.json mapping each tensor to its shard.
-void write_sharded(const std::string& dir, const TensorMap& tensors, int num_shards);
+void write_sharded(const std::string &dir, const TensorMap &tensors, int num_shards);
 
-void write_text(const std::string& path, const std::string& text);
+void write_text(const std::string &path, const std::string &text);
 
-}  // namespace m3::test_support
+} // namespace m3::test_support

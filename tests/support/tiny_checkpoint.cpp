@@ -13,12 +13,12 @@ using S = TinyShape;
 namespace {
 
 class RandomTensors {
- public:
-  explicit RandomTensors(const std::string& weight_dtype)
+public:
+  explicit RandomTensors(const std::string &weight_dtype)
       : weight_dtype_(weight_dtype), rng_(std::random_device{}()) {}
 
   // A float tensor in `dtype` (BF16, F32 or F16) with random finite values.
-  RawTensor plain(const std::string& dtype, std::vector<int64_t> shape) {
+  RawTensor plain(const std::string &dtype, std::vector<int64_t> shape) {
     RawTensor t{dtype, shape, {}};
     std::normal_distribution<float> normal(0.f, 0.5f);
     for (int64_t i = 0, n = count(shape); i < n; ++i) {
@@ -28,7 +28,7 @@ class RandomTensors {
       if (dtype == "F32") {
         append(t.bytes, bits, 4);
       } else if (dtype == "BF16") {
-        append(t.bytes, bits >> 16, 2);  // truncation: any finite bf16 will do
+        append(t.bytes, bits >> 16, 2); // truncation: any finite bf16 will do
       } else if (dtype == "F16") {
         uint32_t exponent = 1 + rng_() % 30, mantissa = rng_() % 1024, sign = rng_() % 2;
         append(t.bytes, (sign << 15) | (exponent << 10) | mantissa, 2);
@@ -43,7 +43,7 @@ class RandomTensors {
   RawTensor vector(int64_t n) { return plain(float_dtype(), {n}); }
 
   // A linear weight [rows, cols]: MXFP8 (plus its scale tensor) or the plain dtype.
-  void matrix(TensorMap& out, const std::string& name, int64_t rows, int64_t cols) {
+  void matrix(TensorMap &out, const std::string &name, int64_t rows, int64_t cols) {
     if (weight_dtype_ != "MXFP8") {
       out[name] = plain(weight_dtype_, {rows, cols});
       return;
@@ -51,32 +51,36 @@ class RandomTensors {
     RawTensor weight{"F8_E4M3", {rows, cols}, {}};
     for (int64_t i = 0; i < rows * cols; ++i) {
       uint8_t byte = uint8_t(rng_());
-      if ((byte & 0x7F) == 0x7F) byte ^= 0x01;  // avoid NaN encodings
+      if ((byte & 0x7F) == 0x7F)
+        byte ^= 0x01; // avoid NaN encodings
       weight.bytes.push_back(char(byte));
     }
     RawTensor scales{"U8", {rows, cols / 32}, {}};
-    for (int64_t i = 0; i < rows * cols / 32; ++i) scales.bytes.push_back(char(120 + rng_() % 15));
+    for (int64_t i = 0; i < rows * cols / 32; ++i)
+      scales.bytes.push_back(char(120 + rng_() % 15));
     out[name] = weight;
     out[name + "_scale_inv"] = scales;
   }
 
   std::string float_dtype() const { return weight_dtype_ == "MXFP8" ? "BF16" : weight_dtype_; }
 
- private:
-  static int64_t count(const std::vector<int64_t>& shape) {
+private:
+  static int64_t count(const std::vector<int64_t> &shape) {
     int64_t n = 1;
-    for (int64_t d : shape) n *= d;
+    for (int64_t d : shape)
+      n *= d;
     return n;
   }
-  static void append(std::string& bytes, uint32_t value, int size) {
-    for (int i = 0; i < size; ++i) bytes.push_back(char((value >> (8 * i)) & 0xFF));
+  static void append(std::string &bytes, uint32_t value, int size) {
+    for (int i = 0; i < size; ++i)
+      bytes.push_back(char((value >> (8 * i)) & 0xFF));
   }
 
   std::string weight_dtype_;
   std::mt19937 rng_;
 };
 
-}  // namespace
+} // namespace
 
 std::string tiny_config_json(bool legacy, bool tied_embeddings) {
   json text = {{"hidden_size", S::kHidden},
@@ -144,10 +148,10 @@ std::string tiny_config_json(bool legacy, bool tied_embeddings) {
   return root.dump(2);
 }
 
-TinyCheckpoint write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& o) {
+TinyCheckpoint write_tiny_checkpoint(const std::string &dir, const TinyCheckpointOptions &o) {
   TinyCheckpoint out{dir, {}};
   RandomTensors random(o.weight_dtype);
-  TensorMap& t = out.tensors;
+  TensorMap &t = out.tensors;
   const bool text_only = o.naming == TinyNaming::kTextOnly;
   const std::string model = text_only ? "model." : "language_model.model.";
   const std::string float_dtype = random.float_dtype();
@@ -207,4 +211,4 @@ TinyCheckpoint write_tiny_checkpoint(const std::string& dir, const TinyCheckpoin
   return out;
 }
 
-}  // namespace m3::test_support
+} // namespace m3::test_support

@@ -8,16 +8,16 @@
 namespace m3::test_support {
 
 enum class TinyNaming {
-  kRelease,           // language_model.model.*, dense MLPs under mlp.*
-  kTransformersSave,  // same, but dense MLPs under block_sparse_moe.{gate,up,down}_proj
-  kTextOnly,          // model.* and lm_head.weight
+  kRelease,          // language_model.model.*, dense MLPs under mlp.*
+  kTransformersSave, // same, but dense MLPs under block_sparse_moe.{gate,up,down}_proj
+  kTextOnly,         // model.* and lm_head.weight
 };
 
 struct TinyCheckpointOptions {
   TinyNaming naming = TinyNaming::kRelease;
-  bool legacy_config = true;           // released keys, else transformers-style keys
-  std::string weight_dtype = "BF16";   // BF16, F32, F16 or MXFP8
-  int num_shards = 0;                  // 0: one model.safetensors
+  bool legacy_config = true;         // released keys, else transformers-style keys
+  std::string weight_dtype = "BF16"; // BF16, F32, F16 or MXFP8
+  int num_shards = 0;                // 0: one model.safetensors
   bool tied_embeddings = false;
 };
 
@@ -33,11 +33,11 @@ struct TinyShape {
 
 struct TinyCheckpoint {
   std::string dir;
-  TensorMap tensors;  // every tensor written, by name
+  TensorMap tensors; // every tensor written, by name
 };
 
 std::string tiny_config_json(bool legacy, bool tied_embeddings);
 // Writes config.json and random weights into dir (which must exist).
-TinyCheckpoint write_tiny_checkpoint(const std::string& dir, const TinyCheckpointOptions& options);
+TinyCheckpoint write_tiny_checkpoint(const std::string &dir, const TinyCheckpointOptions &options);
 
-}  // namespace m3::test_support
+} // namespace m3::test_support
