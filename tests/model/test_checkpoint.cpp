@@ -148,6 +148,26 @@ TEST(Checkpoint, Mxfp8Weights) {
       {.naming = TinyNaming::kTransformersSave, .weight_dtype = "MXFP8", .num_shards = 3});
 }
 
+// Newer safetensors writers store E8M0 scales as their own dtype, F8_E8M0, with the same bytes.
+TEST(Checkpoint, Mxfp8ScalesStoredAsF8E8M0) {
+  const test_support::ScratchDir scratch;
+  const std::string dir = scratch.path().string();
+  auto written = test_support::write_tiny_checkpoint(dir, {.weight_dtype = "MXFP8"});
+  for (auto &[name, tensor] : written.tensors)
+    if (name.ends_with("_scale_inv"))
+      tensor.dtype = "F8_E8M0";
+  test_support::write_safetensors(dir + "/model.safetensors", written.tensors);
+  const Checkpoint checkpoint = load_checkpoint(dir);
+  const Weight &w2 = checkpoint.weights.layers[1].experts[2].down;
+  const std::string name = "language_model.model.layers.1.block_sparse_moe.experts.2.w2.weight";
+  const std::vector<double> expected =
+      reference_values(written.tensors.at(name), &written.tensors.at(name + "_scale_inv"));
+  const std::vector<float> actual = w2.to_f32();
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < actual.size(); ++i)
+    ASSERT_EQ(actual[i], float(expected[i])) << i;
+}
+
 TEST(Checkpoint, TiedEmbeddings) {
   expect_binds_every_role({.tied_embeddings = true});
   const test_support::ScratchDir scratch;
