@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "core/error.h"
 #include "core/text_file.h"
@@ -82,6 +83,24 @@ TEST(Config, TransformersSavedConfigParsesToTheSameModel) {
   const ModelConfig c = load_model_config(kTransformersDir);
   EXPECT_EQ(c.source_style, "transformers");
   expect_m3_release_values(c);
+}
+
+// Field by field: the two files describe one model.
+TEST(Config, BothStylesGiveIdenticalConfigs) {
+  const ModelConfig legacy = load_model_config(kReleaseDir);
+  const ModelConfig saved = load_model_config(kTransformersDir);
+  auto fields = [](const ModelConfig &c) {
+    return std::make_tuple(
+        c.vocab_size, c.hidden_size, c.num_layers, c.num_heads, c.num_kv_heads, c.head_dim,
+        c.rotary_dim, c.rope_theta, c.rms_norm_eps, c.max_position_embeddings,
+        c.tie_word_embeddings, c.attention_kinds, c.mlp_kinds, c.dense_intermediate_size,
+        c.expert_intermediate_size, c.shared_intermediate_size, c.swiglu_alpha, c.swiglu_limit,
+        c.swiglu_beta, c.num_experts, c.num_experts_per_token, c.num_shared_experts,
+        c.routed_scaling_factor, c.norm_topk_prob, c.index_num_heads, c.index_head_dim,
+        c.index_block_size, c.index_topk_blocks, c.index_local_blocks, c.bos_token_id,
+        c.eos_token_id);
+  };
+  EXPECT_TRUE(fields(legacy) == fields(saved));
 }
 
 // m3-model.md §5: 3 dense x 2,048 + 57 sparse x (2,048 + 256) bytes.
