@@ -9,6 +9,11 @@
 
 namespace m3::cli {
 
+// Thrown by Args when --help is given; main prints the flag list and exits 0.
+struct HelpRequested {
+  std::string text;
+};
+
 // Parsed "--flag value" / "--switch" arguments. Unknown or missing flags are errors.
 class Args {
  public:

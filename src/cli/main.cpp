@@ -32,6 +32,12 @@ Args::Args(std::vector<std::string> argv, const std::vector<std::string>& value_
   };
   for (size_t i = 0; i < argv.size(); ++i) {
     const std::string& flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      std::string text = "flags:";
+      for (const auto& value_flag : value_flags) text += "\n  " + value_flag + " VALUE";
+      for (const auto& switch_flag : switch_flags) text += "\n  " + switch_flag;
+      throw HelpRequested{text};
+    }
     if (listed(switch_flags, flag)) {
       values_.emplace(flag, "");
     } else if (listed(value_flags, flag)) {
@@ -102,6 +108,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 2, argv + argc);
   try {
     return commands[argv[1]].fn(args);
+  } catch (const HelpRequested& help) {
+    std::printf("usage: m3 %s [flags]\n%s\n", argv[1], help.text.c_str());
+    return 0;
   } catch (const m3::Error& error) {
     std::fprintf(stderr, "m3 %s: error: %s\n", argv[1], error.what());
     return 1;
