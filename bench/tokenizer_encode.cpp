@@ -2,8 +2,8 @@
 // Prints MB/s for a cold pass (fresh tokenizer, empty piece cache) and a warm second pass, over
 // the thread's CPU time (a shared, busy machine inflates wall time) and over wall time.
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -17,7 +17,7 @@ static double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: %s tokenizer.json file...\n", argv[0]);
     return 2;
@@ -34,11 +34,12 @@ int main(int argc, char** argv) {
   const double load_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   std::printf("load: %.3f s, input: %.2f MB in %zu files\n", load_s, bytes / 1e6, texts.size());
-  for (const char* pass : {"cold", "warm"}) {
+  for (const char *pass : {"cold", "warm"}) {
     size_t tokens = 0;
     const auto start = std::chrono::steady_clock::now();
     const double cpu_start = thread_cpu_seconds();
-    for (const std::string& text : texts) tokens += tokenizer.encode(text).size();
+    for (const std::string &text : texts)
+      tokens += tokenizer.encode(text).size();
     const double cpu = thread_cpu_seconds() - cpu_start;
     const double wall =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

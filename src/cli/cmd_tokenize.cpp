@@ -14,20 +14,22 @@ namespace m3::cli {
 
 namespace {
 
-std::string read_input(const std::optional<std::string>& path) {
-  if (!path) return std::string(std::istreambuf_iterator<char>(std::cin), {});
+std::string read_input(const std::optional<std::string> &path) {
+  if (!path)
+    return std::string(std::istreambuf_iterator<char>(std::cin), {});
   std::ifstream file(*path, std::ios::binary);
   require(file.good(), "cannot open input file '" + *path + "'");
   return std::string(std::istreambuf_iterator<char>(file), {});
 }
 
-int tokenize(const std::vector<std::string>& argv) {
+int tokenize(const std::vector<std::string> &argv) {
   const Args args(argv, {"--tokenizer", "--in"});
   const Tokenizer tokenizer = Tokenizer::from_file(args.required("--tokenizer"));
   const std::vector<int32_t> ids = tokenizer.encode(read_input(args.get("--in")));
   std::string out;
   for (size_t i = 0; i < ids.size(); ++i) {
-    if (i > 0) out += ' ';
+    if (i > 0)
+      out += ' ';
     out += std::to_string(ids[i]);
   }
   out += '\n';
@@ -35,7 +37,7 @@ int tokenize(const std::vector<std::string>& argv) {
   return 0;
 }
 
-int detokenize(const std::vector<std::string>& argv) {
+int detokenize(const std::vector<std::string> &argv) {
   const Args args(argv, {"--tokenizer", "--in"}, {"--skip-special"});
   const Tokenizer tokenizer = Tokenizer::from_file(args.required("--tokenizer"));
   std::istringstream input(read_input(args.get("--in")));
@@ -46,7 +48,7 @@ int detokenize(const std::vector<std::string>& argv) {
     long long id = -1;
     try {
       id = std::stoll(word, &used);
-    } catch (const std::exception&) {
+    } catch (const std::exception &) {
     }
     require(used == word.size() && id >= 0 && id <= INT32_MAX,
             "expected whitespace-separated token ids, got '" + word + "'");
@@ -57,13 +59,13 @@ int detokenize(const std::vector<std::string>& argv) {
   return 0;
 }
 
-const CommandRegistration kTokenize("tokenize",
-                                    "text -> token ids (--tokenizer tokenizer.json [--in FILE])",
-                                    tokenize);
-const CommandRegistration kDetokenize(
-    "detokenize", "token ids -> text (--tokenizer tokenizer.json [--in FILE] [--skip-special])",
-    detokenize);
+const CommandRegistration
+    kTokenize("tokenize", "text -> token ids (--tokenizer tokenizer.json [--in FILE])", tokenize);
+const CommandRegistration
+    kDetokenize("detokenize",
+                "token ids -> text (--tokenizer tokenizer.json [--in FILE] [--skip-special])",
+                detokenize);
 
-}  // namespace
+} // namespace
 
-}  // namespace m3::cli
+} // namespace m3::cli

@@ -20,7 +20,7 @@ struct AddedToken {
 };
 
 class AddedTokenMatcher {
- public:
+public:
   // A piece of the text: either plain text [begin, end) or a matched token (id >= 0).
   struct Segment {
     size_t begin, end;
@@ -32,12 +32,12 @@ class AddedTokenMatcher {
   bool empty() const { return tokens_.empty(); }
 
   // Cuts text into plain and token segments. Special tokens are ignored unless parse_special.
-  void split(std::string_view text, bool parse_special, std::vector<Segment>& out) const;
+  void split(std::string_view text, bool parse_special, std::vector<Segment> &out) const;
 
- private:
+private:
   std::vector<AddedToken> tokens_;
   std::vector<std::string> patterns_;
-  std::array<std::vector<uint32_t>, 256> by_first_byte_;  // token indices, longest first
+  std::array<std::vector<uint32_t>, 256> by_first_byte_; // token indices, longest first
 };
 
-}  // namespace m3
+} // namespace m3

@@ -13,7 +13,7 @@ namespace m3 {
 namespace {
 constexpr size_t kMaxCachedPieceBytes = 256;
 constexpr size_t kMaxCacheEntries = 1 << 18;
-}  // namespace
+} // namespace
 
 // Open-addressing map from a symbol pair (left id, right id) to the merge's rank and result id.
 struct BpeModel::MergeTable {
@@ -25,20 +25,23 @@ struct BpeModel::MergeTable {
 
   explicit MergeTable(size_t count) {
     size_t capacity = 16;
-    while (capacity < count * 2) capacity *= 2;
+    while (capacity < count * 2)
+      capacity *= 2;
     keys.assign(capacity, kEmpty);
     merges.resize(capacity);
     mask = capacity - 1;
   }
   static uint64_t key(int32_t left, int32_t right) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) | static_cast<uint32_t>(right);
+    return (static_cast<uint64_t>(static_cast<uint32_t>(left)) << 32) |
+           static_cast<uint32_t>(right);
   }
   size_t slot(uint64_t k) const { return (k * 0x9E3779B97F4A7C15ULL) >> 20 & mask; }
   // Keeps the first (lowest-rank) entry when a pair is listed twice, as HF does.
   void insert(int32_t left, int32_t right, Merge merge) {
     const uint64_t k = key(left, right);
     for (size_t i = slot(k);; i = (i + 1) & mask) {
-      if (keys[i] == k) return;
+      if (keys[i] == k)
+        return;
       if (keys[i] == kEmpty) {
         keys[i] = k;
         merges[i] = merge;
@@ -46,11 +49,13 @@ struct BpeModel::MergeTable {
       }
     }
   }
-  const Merge* find(int32_t left, int32_t right) const {
+  const Merge *find(int32_t left, int32_t right) const {
     const uint64_t k = key(left, right);
     for (size_t i = slot(k);; i = (i + 1) & mask) {
-      if (keys[i] == k) return &merges[i];
-      if (keys[i] == kEmpty) return nullptr;
+      if (keys[i] == k)
+        return &merges[i];
+      if (keys[i] == kEmpty)
+        return nullptr;
     }
   }
 
@@ -59,10 +64,10 @@ struct BpeModel::MergeTable {
   size_t mask;
 };
 
-BpeModel::BpeModel(const nlohmann::json& model, bool byte_level) : byte_level_(byte_level) {
+BpeModel::BpeModel(const nlohmann::json &model, bool byte_level) : byte_level_(byte_level) {
   require(model.value("type", "BPE") == "BPE",
           "unsupported tokenizer.json model type '" + model.value("type", "") + "' (only BPE)");
-  for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+  for (const char *affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     const auto it = model.find(affix);
     require(it == model.end() || it->is_null() || it->get<std::string>().empty(),
             std::string("unsupported tokenizer.json BPE option ") + affix);
@@ -73,13 +78,14 @@ BpeModel::BpeModel(const nlohmann::json& model, bool byte_level) : byte_level_(b
   byte_fallback_ = model.value("byte_fallback", false);
   fuse_unk_ = model.value("fuse_unk", false);
 
-  const auto& vocab = model.at("vocab");
+  const auto &vocab = model.at("vocab");
   vocab_.reserve(vocab.size());
-  for (const auto& [token, id_json] : vocab.items()) {
+  for (const auto &[token, id_json] : vocab.items()) {
     const int32_t id = id_json.get<int32_t>();
     require(id >= 0, "tokenizer.json vocab has a negative id for '" + token + "'");
     vocab_.emplace(token, id);
-    if (static_cast<size_t>(id) >= tokens_.size()) tokens_.resize(static_cast<size_t>(id) + 1);
+    if (static_cast<size_t>(id) >= tokens_.size())
+      tokens_.resize(static_cast<size_t>(id) + 1);
     tokens_[static_cast<size_t>(id)] = token;
   }
   if (const auto it = model.find("unk_token"); it != model.end() && !it->is_null()) {
@@ -88,10 +94,10 @@ BpeModel::BpeModel(const nlohmann::json& model, bool byte_level) : byte_level_(b
     unk_id_ = unk->second;
   }
 
-  const auto& merges = model.at("merges");
+  const auto &merges = model.at("merges");
   merges_ = std::make_unique<MergeTable>(merges.size());
   int32_t rank = 0;
-  for (const auto& merge : merges) {
+  for (const auto &merge : merges) {
     std::string left, right;
     if (merge.is_string()) {
       const std::string text = merge.get<std::string>();
@@ -120,28 +126,32 @@ BpeModel::BpeModel(const nlohmann::json& model, bool byte_level) : byte_level_(b
     byte_symbol_[byte] = id.value_or(-1);
   }
   if (ignore_merges_ && byte_level_)
-    for (const auto& [token, id] : vocab_)
-      if (auto bytes = byte_level::token_to_bytes(token)) raw_vocab_.emplace(std::move(*bytes), id);
+    for (const auto &[token, id] : vocab_)
+      if (auto bytes = byte_level::token_to_bytes(token))
+        raw_vocab_.emplace(std::move(*bytes), id);
 }
 
 BpeModel::~BpeModel() = default;
 
 std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
   const auto it = vocab_.find(std::string(token));
-  if (it == vocab_.end()) return std::nullopt;
+  if (it == vocab_.end())
+    return std::nullopt;
   return it->second;
 }
 
-const std::string& BpeModel::id_to_token(int32_t id) const {
+const std::string &BpeModel::id_to_token(int32_t id) const {
   static const std::string kNone;
   return id >= 0 && static_cast<size_t>(id) < tokens_.size() ? tokens_[static_cast<size_t>(id)]
-                                                              : kNone;
+                                                             : kNone;
 }
 
-void BpeModel::initial_symbols(std::string_view piece, std::vector<int32_t>& symbols) const {
+void BpeModel::initial_symbols(std::string_view piece, std::vector<int32_t> &symbols) const {
   const auto push_unknown = [&] {
-    if (!unk_id_) return;  // HF drops unknown characters when there is no unk token
-    if (fuse_unk_ && !symbols.empty() && symbols.back() == *unk_id_) return;
+    if (!unk_id_)
+      return; // HF drops unknown characters when there is no unk token
+    if (fuse_unk_ && !symbols.empty() && symbols.back() == *unk_id_)
+      return;
     symbols.push_back(*unk_id_);
   };
   if (byte_level_) {
@@ -167,7 +177,8 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<int32_t>& sym
           return byte_symbol_[static_cast<uint8_t>(c)] >= 0;
         });
     if (all_bytes) {
-      for (char c : character) symbols.push_back(byte_symbol_[static_cast<uint8_t>(c)]);
+      for (char c : character)
+        symbols.push_back(byte_symbol_[static_cast<uint8_t>(c)]);
     } else {
       push_unknown();
     }
@@ -176,12 +187,13 @@ void BpeModel::initial_symbols(std::string_view piece, std::vector<int32_t>& sym
 
 // Applies merges lowest rank first (leftmost first among equal ranks), like HF's Word::merge_all:
 // symbols form a linked list and candidate pairs sit in a min-heap, re-checked when popped.
-void BpeModel::merge(std::vector<int32_t>& symbols) const {
+void BpeModel::merge(std::vector<int32_t> &symbols) const {
   const size_t count = symbols.size();
-  if (count < 2) return;
+  if (count < 2)
+    return;
   struct Candidate {
     int32_t rank, position, left, right, result;
-    bool operator>(const Candidate& other) const {
+    bool operator>(const Candidate &other) const {
       return rank != other.rank ? rank > other.rank : position > other.position;
     }
   };
@@ -192,7 +204,7 @@ void BpeModel::merge(std::vector<int32_t>& symbols) const {
   heap.clear();
   const auto consider = [&](int32_t left_position, int32_t right_position) {
     const int32_t left = symbols[left_position], right = symbols[right_position];
-    if (const MergeTable::Merge* merge = merges_->find(left, right)) {
+    if (const MergeTable::Merge *merge = merges_->find(left, right)) {
       heap.push_back({merge->rank, left_position, left, right, merge->result});
       std::push_heap(heap.begin(), heap.end(), std::greater<>());
     }
@@ -214,19 +226,23 @@ void BpeModel::merge(std::vector<int32_t>& symbols) const {
     const int32_t right_position = next[position];
     if (symbols[position] != candidate.left || right_position == end ||
         symbols[right_position] != candidate.right)
-      continue;  // stale: one side was merged since this pair was queued
+      continue; // stale: one side was merged since this pair was queued
     symbols[position] = candidate.result;
     symbols[right_position] = kMerged;
     next[position] = next[right_position];
-    if (next[position] != end) previous[next[position]] = position;
-    if (previous[position] >= 0) consider(previous[position], position);
-    if (next[position] != end) consider(position, next[position]);
+    if (next[position] != end)
+      previous[next[position]] = position;
+    if (previous[position] >= 0)
+      consider(previous[position], position);
+    if (next[position] != end)
+      consider(position, next[position]);
   }
   symbols.erase(std::remove(symbols.begin(), symbols.end(), kMerged), symbols.end());
 }
 
-void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
-  if (piece.empty()) return;
+void BpeModel::encode(std::string_view piece, std::vector<int32_t> &out) const {
+  if (piece.empty())
+    return;
   const bool cacheable = piece.size() <= kMaxCachedPieceBytes;
   if (cacheable) {
     std::lock_guard lock(cache_mutex_);
@@ -239,7 +255,7 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   symbols.clear();
   std::optional<int32_t> whole;
   if (ignore_merges_) {
-    const auto& whole_vocab = byte_level_ ? raw_vocab_ : vocab_;
+    const auto &whole_vocab = byte_level_ ? raw_vocab_ : vocab_;
     if (const auto it = whole_vocab.find(std::string(piece)); it != whole_vocab.end())
       whole = it->second;
   }
@@ -252,9 +268,10 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t>& out) const {
   out.insert(out.end(), symbols.begin(), symbols.end());
   if (cacheable) {
     std::lock_guard lock(cache_mutex_);
-    if (cache_.size() >= kMaxCacheEntries) cache_.clear();
+    if (cache_.size() >= kMaxCacheEntries)
+      cache_.clear();
     cache_.emplace(std::string(piece), symbols);
   }
 }
 
-}  // namespace m3
+} // namespace m3

@@ -15,33 +15,33 @@
 namespace m3 {
 
 class BpeModel {
- public:
+public:
   // byte_level: pieces arrive as raw bytes and each byte starts as its byte-level symbol.
-  BpeModel(const nlohmann::json& model, bool byte_level);
+  BpeModel(const nlohmann::json &model, bool byte_level);
   ~BpeModel();
 
   // Appends the ids of one pre-tokenized piece.
-  void encode(std::string_view piece, std::vector<int32_t>& out) const;
+  void encode(std::string_view piece, std::vector<int32_t> &out) const;
 
   std::optional<int32_t> token_to_id(std::string_view token) const;
   // Vocabulary spelling of an id ("" for ids the vocabulary does not use).
-  const std::string& id_to_token(int32_t id) const;
+  const std::string &id_to_token(int32_t id) const;
   size_t size() const { return tokens_.size(); }
 
- private:
+private:
   struct MergeTable;
-  void initial_symbols(std::string_view piece, std::vector<int32_t>& symbols) const;
-  void merge(std::vector<int32_t>& symbols) const;
+  void initial_symbols(std::string_view piece, std::vector<int32_t> &symbols) const;
+  void merge(std::vector<int32_t> &symbols) const;
 
   std::unordered_map<std::string, int32_t> vocab_;
-  std::vector<std::string> tokens_;  // by id
+  std::vector<std::string> tokens_; // by id
   std::unique_ptr<MergeTable> merges_;
   bool byte_level_;
   bool ignore_merges_;
   bool byte_fallback_;
   bool fuse_unk_;
   std::optional<int32_t> unk_id_;
-  int32_t byte_symbol_[256];  // byte-level symbol id, or fallback "<0xXX>" id; -1 when absent
+  int32_t byte_symbol_[256]; // byte-level symbol id, or fallback "<0xXX>" id; -1 when absent
   // For ignore_merges with byte-level pieces: raw bytes of each token -> id.
   std::unordered_map<std::string, int32_t> raw_vocab_;
 
@@ -54,4 +54,4 @@ class BpeModel {
   mutable std::unordered_map<std::string, std::vector<int32_t>, PieceHash, std::equal_to<>> cache_;
 };
 
-}  // namespace m3
+} // namespace m3

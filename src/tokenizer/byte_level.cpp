@@ -4,7 +4,7 @@
 
 namespace m3::byte_level {
 
-const std::array<char32_t, 256>& byte_to_char() {
+const std::array<char32_t, 256> &byte_to_char() {
   static const std::array<char32_t, 256> table = [] {
     std::array<char32_t, 256> result{};
     char32_t next_unprintable = 256;
@@ -21,23 +21,25 @@ const std::array<char32_t, 256>& byte_to_char() {
 namespace {
 
 // Inverse of byte_to_char over the code points below 324 that it uses; -1 elsewhere.
-const std::array<int16_t, 324>& char_to_byte() {
+const std::array<int16_t, 324> &char_to_byte() {
   static const std::array<int16_t, 324> table = [] {
     std::array<int16_t, 324> result;
     result.fill(-1);
-    for (int byte = 0; byte < 256; ++byte) result[byte_to_char()[byte]] = static_cast<int16_t>(byte);
+    for (int byte = 0; byte < 256; ++byte)
+      result[byte_to_char()[byte]] = static_cast<int16_t>(byte);
     return result;
   }();
   return table;
 }
 
-}  // namespace
+} // namespace
 
 std::optional<std::string> token_to_bytes(std::string_view token) {
   std::string bytes;
   for (size_t pos = 0; pos < token.size();) {
     const char32_t c = utf8::next(token, pos);
-    if (c >= char_to_byte().size() || char_to_byte()[c] < 0) return std::nullopt;
+    if (c >= char_to_byte().size() || char_to_byte()[c] < 0)
+      return std::nullopt;
     bytes += static_cast<char>(char_to_byte()[c]);
   }
   return bytes;
@@ -49,4 +51,4 @@ std::string byte_to_token(uint8_t byte) {
   return token;
 }
 
-}  // namespace m3::byte_level
+} // namespace m3::byte_level

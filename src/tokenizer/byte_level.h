@@ -10,7 +10,7 @@
 namespace m3::byte_level {
 
 // The character standing for each byte.
-const std::array<char32_t, 256>& byte_to_char();
+const std::array<char32_t, 256> &byte_to_char();
 
 // The bytes a vocabulary token stands for, or nullopt when it holds a character outside the map.
 std::optional<std::string> token_to_bytes(std::string_view token);
@@ -18,4 +18,4 @@ std::optional<std::string> token_to_bytes(std::string_view token);
 // The vocabulary spelling (UTF-8) of one raw byte.
 std::string byte_to_token(uint8_t byte);
 
-}  // namespace m3::byte_level
+} // namespace m3::byte_level

@@ -9,7 +9,8 @@ IncrementalDetokenizer::IncrementalDetokenizer(Tokenizer tokenizer, bool skip_sp
 std::string IncrementalDetokenizer::push(int32_t id) {
   const std::string_view bytes = tokenizer_.token_bytes(id);
   if (tokenizer_.is_special(id)) {
-    if (skip_special_) return {};
+    if (skip_special_)
+      return {};
     // A special token ends any unfinished character: it can no longer be completed.
     std::string out = flush();
     out += bytes;
@@ -28,4 +29,4 @@ std::string IncrementalDetokenizer::flush() {
   return out;
 }
 
-}  // namespace m3
+} // namespace m3

@@ -9,12 +9,12 @@
 namespace m3 {
 
 class Normalizer {
- public:
+public:
   virtual ~Normalizer() = default;
-  virtual void normalize(std::string& text) const = 0;
+  virtual void normalize(std::string &text) const = 0;
 };
 
 // Returns nullptr for a JSON null (no normalizer); throws m3::Error for unsupported types.
-std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& spec);
+std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json &spec);
 
-}  // namespace m3
+} // namespace m3

@@ -20,14 +20,14 @@ struct Pieces {
 };
 
 class PreTokenizer {
- public:
+public:
   virtual ~PreTokenizer() = default;
-  virtual void split(Pieces& pieces) const = 0;
+  virtual void split(Pieces &pieces) const = 0;
   // True when the pieces come out as raw bytes for a byte-level vocabulary (ByteLevel is last).
   virtual bool byte_level() const { return false; }
 };
 
 // Returns nullptr for a JSON null; throws m3::Error for unsupported types or orders.
-std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& spec);
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json &spec);
 
-}  // namespace m3
+} // namespace m3

@@ -18,9 +18,9 @@
 namespace m3 {
 
 class Tokenizer {
- public:
+public:
   // Throws m3::Error for a missing file, bad JSON or an unsupported tokenizer.json feature.
-  static Tokenizer from_file(const std::string& path);
+  static Tokenizer from_file(const std::string &path);
   static Tokenizer from_json(std::string_view json);
 
   // Invalid UTF-8 in text is replaced by U+FFFD first (HF only accepts valid strings).
@@ -40,7 +40,7 @@ class Tokenizer {
   // (IncrementalDetokenizer joins them). Throws m3::Error for an unknown id.
   std::string_view token_bytes(int32_t id) const;
 
- private:
+private:
   struct Impl;
   explicit Tokenizer(std::shared_ptr<const Impl> impl);
   std::shared_ptr<const Impl> impl_;
@@ -48,17 +48,17 @@ class Tokenizer {
 
 // Turns a stream of generated ids into text, emitting only complete UTF-8 characters.
 class IncrementalDetokenizer {
- public:
+public:
   explicit IncrementalDetokenizer(Tokenizer tokenizer, bool skip_special = false);
   // Text made complete by this id (often empty while a character's bytes are pending).
   std::string push(int32_t id);
   // Whatever is still pending, with an unfinished character shown as U+FFFD; resets the state.
   std::string flush();
 
- private:
+private:
   Tokenizer tokenizer_;
   bool skip_special_;
   std::string pending_;
 };
 
-}  // namespace m3
+} // namespace m3

@@ -17,6 +17,6 @@ size_t previous_char_start(std::string_view text, size_t end);
 
 // A tokenizer.json pattern ({"Regex": r} or {"String": s}) as a PCRE2 pattern; strings match
 // literally.
-std::string pattern_regex(const nlohmann::json& pattern);
+std::string pattern_regex(const nlohmann::json &pattern);
 
-}  // namespace m3::unicode
+} // namespace m3::unicode

@@ -2,7 +2,7 @@
 
 namespace m3::utf8 {
 
-void append(std::string& out, char32_t cp) {
+void append(std::string &out, char32_t cp) {
   if (cp < 0x80) {
     out += static_cast<char>(cp);
   } else if (cp < 0x800) {
@@ -32,19 +32,24 @@ struct Prefix {
 Prefix scan_sequence(std::string_view text, size_t pos) {
   const auto byte = [&](size_t i) { return static_cast<uint8_t>(text[pos + i]); };
   const uint8_t lead = byte(0);
-  if (lead < 0x80) return {1, 1};
+  if (lead < 0x80)
+    return {1, 1};
   size_t needed;
   uint8_t second_lo = 0x80, second_hi = 0xBF;
   if (lead >= 0xC2 && lead <= 0xDF) {
     needed = 2;
   } else if (lead >= 0xE0 && lead <= 0xEF) {
     needed = 3;
-    if (lead == 0xE0) second_lo = 0xA0;
-    if (lead == 0xED) second_hi = 0x9F;
+    if (lead == 0xE0)
+      second_lo = 0xA0;
+    if (lead == 0xED)
+      second_hi = 0x9F;
   } else if (lead >= 0xF0 && lead <= 0xF4) {
     needed = 4;
-    if (lead == 0xF0) second_lo = 0x90;
-    if (lead == 0xF4) second_hi = 0x8F;
+    if (lead == 0xF0)
+      second_lo = 0x90;
+    if (lead == 0xF4)
+      second_hi = 0x8F;
   } else {
     return {0, 1};
   }
@@ -52,12 +57,13 @@ Prefix scan_sequence(std::string_view text, size_t pos) {
   for (; valid < needed && pos + valid < text.size(); ++valid) {
     const uint8_t lo = valid == 1 ? second_lo : 0x80;
     const uint8_t hi = valid == 1 ? second_hi : 0xBF;
-    if (byte(valid) < lo || byte(valid) > hi) break;
+    if (byte(valid) < lo || byte(valid) > hi)
+      break;
   }
   return {valid, needed};
 }
 
-}  // namespace
+} // namespace
 
 size_t valid_sequence_length(std::string_view text, size_t pos) {
   const Prefix prefix = scan_sequence(text, pos);
@@ -71,7 +77,8 @@ bool is_valid(std::string_view text) {
       continue;
     }
     const size_t length = valid_sequence_length(text, pos);
-    if (length == 0) return false;
+    if (length == 0)
+      return false;
     pos += length;
   }
   return true;
@@ -97,15 +104,19 @@ size_t complete_prefix_length(std::string_view bytes) {
   // An incomplete character is at most 3 bytes long, so only the tail needs a look.
   const size_t first = bytes.size() > 3 ? bytes.size() - 3 : 0;
   for (size_t start = first; start < bytes.size(); ++start) {
-    if ((static_cast<uint8_t>(bytes[start]) & 0xC0) == 0x80) continue;
+    if ((static_cast<uint8_t>(bytes[start]) & 0xC0) == 0x80)
+      continue;
     const Prefix prefix = scan_sequence(bytes, start);
-    if (prefix.valid < prefix.needed && start + prefix.valid == bytes.size()) return start;
+    if (prefix.valid < prefix.needed && start + prefix.valid == bytes.size())
+      return start;
   }
   return bytes.size();
 }
 
-char32_t next(std::string_view text, size_t& pos) {
-  const auto byte = [&](size_t i) { return static_cast<char32_t>(static_cast<uint8_t>(text[pos + i])); };
+char32_t next(std::string_view text, size_t &pos) {
+  const auto byte = [&](size_t i) {
+    return static_cast<char32_t>(static_cast<uint8_t>(text[pos + i]));
+  };
   const char32_t lead = byte(0);
   char32_t cp;
   size_t length;
@@ -124,4 +135,4 @@ char32_t next(std::string_view text, size_t& pos) {
   return cp;
 }
 
-}  // namespace m3::utf8
+} // namespace m3::utf8

@@ -9,7 +9,7 @@
 namespace m3::utf8 {
 
 // Appends the UTF-8 encoding of a Unicode scalar value.
-void append(std::string& out, char32_t code_point);
+void append(std::string &out, char32_t code_point);
 
 // Length of the well-formed sequence starting at text[pos], or 0 when it is ill-formed or
 // truncated. Follows the Unicode "maximal subpart" rules (no overlongs, no surrogates).
@@ -26,6 +26,6 @@ std::string lossy(std::string_view bytes);
 size_t complete_prefix_length(std::string_view bytes);
 
 // Decodes the code point at text[pos] (text must be valid there) and advances pos.
-char32_t next(std::string_view text, size_t& pos);
+char32_t next(std::string_view text, size_t &pos);
 
-}  // namespace m3::utf8
+} // namespace m3::utf8

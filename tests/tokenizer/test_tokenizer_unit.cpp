@@ -13,25 +13,25 @@
 namespace m3 {
 namespace {
 
-std::mt19937& rng() {
+std::mt19937 &rng() {
   static std::mt19937 generator(std::random_device{}());
   return generator;
 }
 
 // Random valid UTF-8 mixing ASCII, Latin, CJK, emoji (4-byte) and whitespace runs.
 std::string random_text(size_t characters) {
-  static const char32_t kRanges[][2] = {{0x20, 0x7E}, {0xA0, 0x24F},     {0x3040, 0x30FF},
+  static const char32_t kRanges[][2] = {{0x20, 0x7E},     {0xA0, 0x24F},      {0x3040, 0x30FF},
                                         {0x4E00, 0x9FFF}, {0x1F300, 0x1FAFF}, {0x0A, 0x0A}};
   std::string text;
   for (size_t i = 0; i < characters; ++i) {
-    const auto& range = kRanges[rng()() % std::size(kRanges)];
+    const auto &range = kRanges[rng()() % std::size(kRanges)];
     utf8::append(text, range[0] + static_cast<char32_t>(rng()() % (range[1] - range[0] + 1)));
   }
   return text;
 }
 
 // Character boundaries of valid UTF-8, found by decoding.
-std::vector<size_t> boundaries(const std::string& text) {
+std::vector<size_t> boundaries(const std::string &text) {
   std::vector<size_t> result{0};
   for (size_t pos = 0; pos < text.size();) {
     utf8::next(text, pos);
@@ -46,8 +46,8 @@ TEST(Utf8, LossyFollowsTheUnicodeMaximalSubpartExample) {
   const std::string fffd = "\xEF\xBF\xBD";
   EXPECT_EQ(utf8::lossy(bytes), "a" + fffd + fffd + fffd + "b" + fffd + "c" + fffd + fffd + "d");
   EXPECT_FALSE(utf8::is_valid(bytes));
-  EXPECT_FALSE(utf8::is_valid("\xED\xA0\x80"));  // surrogate
-  EXPECT_FALSE(utf8::is_valid("\xC0\xAF"));      // overlong
+  EXPECT_FALSE(utf8::is_valid("\xED\xA0\x80")); // surrogate
+  EXPECT_FALSE(utf8::is_valid("\xC0\xAF"));     // overlong
 }
 
 TEST(Utf8, ValidTextSurvivesAndRandomBytesComeOutValid) {
@@ -56,7 +56,8 @@ TEST(Utf8, ValidTextSurvivesAndRandomBytesComeOutValid) {
     EXPECT_TRUE(utf8::is_valid(text));
     EXPECT_EQ(utf8::lossy(text), text);
     std::string bytes(text);
-    for (int flips = 0; flips < 3; ++flips) bytes[rng()() % bytes.size()] = static_cast<char>(rng()());
+    for (int flips = 0; flips < 3; ++flips)
+      bytes[rng()() % bytes.size()] = static_cast<char>(rng()());
     EXPECT_TRUE(utf8::is_valid(utf8::lossy(bytes)));
   }
 }
@@ -90,7 +91,8 @@ SmallTokenizer make_small_tokenizer() {
   nlohmann::json merges = nlohmann::json::array();
   const std::string sample = random_text(2000);
   std::vector<std::string> symbols;
-  for (unsigned char c : sample) symbols.push_back(byte_level::byte_to_token(c));
+  for (unsigned char c : sample)
+    symbols.push_back(byte_level::byte_to_token(c));
   for (int merge = 0; merge < 400 && symbols.size() > 1; ++merge) {
     const size_t at = rng()() % (symbols.size() - 1);
     const std::string joined = symbols[at] + symbols[at + 1];
@@ -103,9 +105,9 @@ SmallTokenizer make_small_tokenizer() {
     symbols.erase(symbols.begin() + static_cast<long>(at) + 1);
   }
   const int special_id = static_cast<int>(tokens.size()), plain_id = special_id + 1;
-  const auto added = [](int id, const char* content, bool special) {
-    return nlohmann::json{{"id", id},         {"content", content},  {"single_word", false},
-                          {"lstrip", false},  {"rstrip", false},     {"normalized", false},
+  const auto added = [](int id, const char *content, bool special) {
+    return nlohmann::json{{"id", id},          {"content", content}, {"single_word", false},
+                          {"lstrip", false},   {"rstrip", false},    {"normalized", false},
                           {"special", special}};
   };
   const nlohmann::json spec = {
@@ -126,7 +128,8 @@ TEST(Tokenizer, RoundTripsRandomTextAndMatchesAddedTokens) {
     EXPECT_EQ(small.tokenizer.decode(ids), text);
     std::vector<int32_t> expected = small.tokenizer.encode(left);
     expected.push_back(small.special_id);
-    for (int32_t id : small.tokenizer.encode(right)) expected.push_back(id);
+    for (int32_t id : small.tokenizer.encode(right))
+      expected.push_back(id);
     expected.push_back(small.plain_id);
     EXPECT_EQ(ids, expected);
     const std::vector<int32_t> literal = small.tokenizer.encode(text, /*parse_special=*/false);
@@ -201,5 +204,5 @@ TEST(Tokenizer, InvalidUtf8InputIsReplacedNotRejected) {
   EXPECT_EQ(small.tokenizer.decode(small.tokenizer.encode(bytes)), utf8::lossy(bytes));
 }
 
-}  // namespace
-}  // namespace m3
+} // namespace
+} // namespace m3
