@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "core/error.h"
 #include "tokenizer/byte_level.h"
@@ -77,6 +78,7 @@ TEST(Utf8, CompletePrefixStopsAtTheLastWholeCharacter) {
 // hold part of a character; plus one special and one plain added token.
 struct SmallTokenizer {
   Tokenizer tokenizer;
+  std::string json;
   int32_t special_id;
   int32_t plain_id;
 };
@@ -116,7 +118,7 @@ SmallTokenizer make_small_tokenizer() {
       {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
       {"decoder", {{"type", "ByteLevel"}}},
       {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", merges}}}};
-  return {Tokenizer::from_json(spec.dump()), special_id, plain_id};
+  return {Tokenizer::from_json(spec.dump()), spec.dump(), special_id, plain_id};
 }
 
 TEST(Tokenizer, RoundTripsRandomTextAndMatchesAddedTokens) {
@@ -183,6 +185,30 @@ TEST(IncrementalDetokenizer, RandomIdStreamsMatchDecodeIncludingSpecialTokens) {
       EXPECT_EQ(streamed, small.tokenizer.decode(ids, skip_special));
     }
   }
+}
+
+TEST(Tokenizer, ConcurrentEncodesAgreeWithSequentialOnes) {
+  const SmallTokenizer small = make_small_tokenizer();
+  std::vector<std::string> texts;
+  for (int i = 0; i < 64; ++i)
+    texts.push_back(random_text(200));
+  std::vector<std::vector<int32_t>> expected;
+  for (const std::string &text : texts)
+    expected.push_back(small.tokenizer.encode(text));
+  // A second instance of the same tokenizer, so the threads start from an empty piece cache.
+  const Tokenizer shared = Tokenizer::from_json(small.json);
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(4, 0);
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round)
+        for (size_t i = 0; i < texts.size(); ++i)
+          mismatches[t] += shared.encode(texts[(i + t * 7) % texts.size()]) !=
+                           expected[(i + t * 7) % texts.size()];
+    });
+  for (auto &thread : threads)
+    thread.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 TEST(Tokenizer, UserMistakesAreClearErrors) {
