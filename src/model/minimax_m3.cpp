@@ -78,6 +78,9 @@ void CpuModel::check_batch(const ForwardBatch &batch, const KvCache &cache) cons
       require(batch.positions[s.first_row + i] == s.num_cached_tokens + i,
               "row " + std::to_string(s.first_row + i) + " is not at position cached + index");
   }
+  for (int32_t row : batch.logit_rows)
+    require(row >= 0 && row < batch.num_rows(),
+            "logit row " + std::to_string(row) + " out of range");
   if (!batch.input_embeddings.empty())
     require(int64_t(batch.input_embeddings.size()) == int64_t(batch.num_rows()) * c.hidden_size &&
                 batch.embedding_row_mask.size() == batch.token_ids.size(),

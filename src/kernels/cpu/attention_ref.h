@@ -26,7 +26,9 @@ struct PagedKv {
 // the max over its visible keys; the local block(s) are forced; the top min(topk_blocks, qb + 1)
 // blocks are kept per (token, index head). Output order (msa-kernels.md §1.3): valid entries
 // first, historical blocks by descending score (ties: lower block id first), the local block
-// last, then -1 padding.
+// last, then -1 padding. With local_blocks > 1 the forced blocks close the row in ascending order
+// (..., qb - 1, qb); forced blocks never exceed the row's min(topk_blocks, qb + 1) entries (the
+// newest are kept).
 struct MsaSelectParams {
   const float* index_q = nullptr;     // [num_queries, num_index_heads, index_head_dim]
   const int32_t* positions = nullptr; // [num_queries]
