@@ -24,7 +24,8 @@ inline const std::vector<std::string> kCorpora = {"kjv.txt",
                                                   "linux-doc-it_IT.txt",
                                                   "emoji-test.txt",
                                                   "emoji-zwj.txt",
-                                                  "special-mix.txt"};
+                                                  "special-mix.txt",
+                                                  "long-runs.txt"};
 
 inline std::string read_asset(const std::string &relative) {
   const std::string path = kAssetRoot + "/" + relative;

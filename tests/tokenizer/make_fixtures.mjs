@@ -6,6 +6,8 @@
 //                     placeholders stand in for the legacy tokens the docs do not spell out
 //   corpus/special-mix.txt  corpus lines interleaved with every model's added-token strings,
 //                     truncated ones and whitespace around them (seeded, so always the same)
+//   corpus/long-runs.txt  pieces tens of kilobytes long (spaces, letters, punctuation, digits,
+//                     CJK, newlines): the BPE merge loop and the regex on long inputs
 // Usage: node tests/tokenizer/make_fixtures.mjs .deps/tokenizer
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -83,3 +85,8 @@ for (let i = 0; i < 4000; ++i) {
          (random() < 0.5 ? "\n" : "");
 }
 writeFileSync(join(corpusDir, "special-mix.txt"), out);
+
+const longRuns = [" ".repeat(20000) + "x", "a".repeat(20001), "!".repeat(20002) + "\t".repeat(777) +
+                  "\u00ff".repeat(999), "\u4e2d".repeat(5000), "1".repeat(9999), "\n".repeat(3000),
+                  " \n".repeat(2000), "Ab".repeat(5000) + "'S".repeat(300)];
+writeFileSync(join(corpusDir, "long-runs.txt"), longRuns.join("\n") + "\n");
