@@ -134,7 +134,7 @@ BpeModel::BpeModel(const nlohmann::json &model, bool byte_level) : byte_level_(b
 BpeModel::~BpeModel() = default;
 
 std::optional<int32_t> BpeModel::token_to_id(std::string_view token) const {
-  const auto it = vocab_.find(std::string(token));
+  const auto it = vocab_.find(token);
   if (it == vocab_.end())
     return std::nullopt;
   return it->second;
@@ -256,7 +256,7 @@ void BpeModel::encode(std::string_view piece, std::vector<int32_t> &out) const {
   std::optional<int32_t> whole;
   if (ignore_merges_) {
     const auto &whole_vocab = byte_level_ ? raw_vocab_ : vocab_;
-    if (const auto it = whole_vocab.find(std::string(piece)); it != whole_vocab.end())
+    if (const auto it = whole_vocab.find(piece); it != whole_vocab.end())
       whole = it->second;
   }
   if (whole) {

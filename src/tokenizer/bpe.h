@@ -33,7 +33,14 @@ private:
   void initial_symbols(std::string_view piece, std::vector<int32_t> &symbols) const;
   void merge(std::vector<int32_t> &symbols) const;
 
-  std::unordered_map<std::string, int32_t> vocab_;
+  // Lets the maps below be searched with a string_view, without building a std::string.
+  struct PieceHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view piece) const { return std::hash<std::string_view>()(piece); }
+  };
+  using TokenMap = std::unordered_map<std::string, int32_t, PieceHash, std::equal_to<>>;
+
+  TokenMap vocab_;
   std::vector<std::string> tokens_; // by id
   std::unique_ptr<MergeTable> merges_;
   bool byte_level_;
@@ -43,13 +50,8 @@ private:
   std::optional<int32_t> unk_id_;
   int32_t byte_symbol_[256]; // byte-level symbol id, or fallback "<0xXX>" id; -1 when absent
   // For ignore_merges with byte-level pieces: raw bytes of each token -> id.
-  std::unordered_map<std::string, int32_t> raw_vocab_;
+  TokenMap raw_vocab_;
 
-  // Lets the cache be searched with a string_view, without building a std::string.
-  struct PieceHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view piece) const { return std::hash<std::string_view>()(piece); }
-  };
   mutable std::mutex cache_mutex_;
   mutable std::unordered_map<std::string, std::vector<int32_t>, PieceHash, std::equal_to<>> cache_;
 };
