@@ -1,0 +1,53 @@
+#pragma once
+// Render-time state: the chain of variable scopes, and the builtin lookups the evaluator uses.
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include "chat/jinja/value.h"
+
+namespace m3::jinja {
+
+struct Scope {
+  std::unordered_map<std::string, Value> vars;
+  std::shared_ptr<Scope> parent;
+};
+
+class Context {
+ public:
+  explicit Context(std::shared_ptr<Scope> root) : scope(std::move(root)) {}
+
+  Value lookup(const std::string& name) const {
+    for (const Scope* s = scope.get(); s; s = s->parent.get()) {
+      auto it = s->vars.find(name);
+      if (it != s->vars.end()) return it->second;
+    }
+    return Value::undefined(name);
+  }
+  void set(const std::string& name, Value value) { scope->vars[name] = std::move(value); }
+
+  std::shared_ptr<Scope> scope;
+};
+
+// Makes `child` (whose parent is set by the caller) the current scope until destroyed.
+class ScopeGuard {
+ public:
+  ScopeGuard(Context& ctx, std::shared_ptr<Scope> child) : ctx_(ctx), saved_(ctx.scope) {
+    ctx.scope = std::move(child);
+  }
+  ~ScopeGuard() { ctx_.scope = std::move(saved_); }
+  ScopeGuard(const ScopeGuard&) = delete;
+  ScopeGuard& operator=(const ScopeGuard&) = delete;
+
+ private:
+  Context& ctx_;
+  std::shared_ptr<Scope> saved_;
+};
+
+inline std::shared_ptr<Scope> child_scope(const Context& ctx) {
+  auto child = std::make_shared<Scope>();
+  child->parent = ctx.scope;
+  return child;
+}
+
+}  // namespace m3::jinja
