@@ -7,6 +7,8 @@ argument strings parsed to objects, content parts text/image/video).
 Usage: render_oracle.py --template FILE --style m3|generic --seed N --count N --out FILE.jsonl
 Each output line: {"request": <OpenAI chat request>, "expected": <prompt>} or, when the
 template raises, {"request": ..., "error": <message>}.
+       render_oracle.py --snippets FILE.json --out FILE.jsonl
+renders each {"name", "template", "vars"} of FILE.json; lines {"name", "expected"|"error"}.
 """
 import argparse
 import copy
@@ -242,14 +244,30 @@ def conversation_generic(rng):
     return request
 
 
+def render_snippets(path, out_path):
+    env = hf_environment()
+    with open(path, encoding="utf-8") as f, open(out_path, "w", encoding="utf-8") as out:
+        for case in json.load(f):
+            record = {"name": case["name"]}
+            try:
+                record["expected"] = env.from_string(case["template"]).render(**case["vars"])
+            except Exception as error:
+                record["error"] = f"{type(error).__name__}: {error}"
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--template", required=True)
+    parser.add_argument("--snippets")
+    parser.add_argument("--template")
     parser.add_argument("--style", choices=["m3", "generic"], default="m3")
-    parser.add_argument("--seed", type=int, required=True)
+    parser.add_argument("--seed", type=int)
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    if args.snippets:
+        render_snippets(args.snippets, args.out)
+        return
 
     with open(args.template, encoding="utf-8") as f:
         template = hf_environment().from_string(f.read())

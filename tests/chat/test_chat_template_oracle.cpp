@@ -8,11 +8,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "chat/chat_template.h"
 #include "core/error.h"
+#include "oracle_util.h"
 
 namespace {
 
@@ -30,12 +29,7 @@ unsigned test_seed() {
   return seed;
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using m3::chat_test::read_text;
 
 struct OracleCase {
   Json request;
@@ -48,19 +42,11 @@ std::vector<OracleCase> oracle_cases(const std::string& template_name, const std
     ADD_FAILURE() << template_path << " missing: run scripts/assets/templates.sh (make test does)";
     return {};
   }
-  fs::path out = fs::temp_directory_path() / ("m3_oracle_" + std::to_string(::getpid()) + "_" + template_name + ".jsonl");
-  std::string command = "python3 tests/chat/render_oracle.py --template '" + template_path.string() + "' --style " +
-                        style + " --seed " + std::to_string(test_seed()) + " --count " + std::to_string(count) +
-                        " --out '" + out.string() + "'";
-  if (std::system(command.c_str()) != 0) {
-    ADD_FAILURE() << "oracle failed: " << command;
-    return {};
-  }
+  auto records = m3::chat_test::run_oracle("--template '" + template_path.string() + "' --style " + style +
+                                           " --seed " + std::to_string(test_seed()) + " --count " + std::to_string(count));
+  EXPECT_EQ(records.size(), static_cast<size_t>(count)) << "the oracle failed";
   std::vector<OracleCase> cases;
-  std::istringstream lines(read_text(out));
-  fs::remove(out);
-  for (std::string line; std::getline(lines, line);) {
-    Json record = Json::parse(line);
+  for (const Json& record : records) {
     OracleCase c{record["request"], std::nullopt};
     if (record.contains("expected")) c.expected = record["expected"].get<std::string>();
     cases.push_back(std::move(c));

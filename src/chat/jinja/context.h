@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "chat/jinja/value.h"
 
@@ -27,6 +28,9 @@ class Context {
   void set(const std::string& name, Value value) { scope->vars[name] = std::move(value); }
 
   std::shared_ptr<Scope> scope;
+  // Scopes that macros were defined in. Macros hold them weakly (a scope holding a macro that
+  // owns the scope would leak), so the context keeps them alive until the render ends.
+  std::vector<std::shared_ptr<Scope>> macro_scopes;
 };
 
 // Makes `child` (whose parent is set by the caller) the current scope until destroyed.

@@ -73,20 +73,25 @@ Value make_loop(const std::vector<Value>& items, size_t i) {
 
 }  // namespace
 
+// Each iteration runs in a fresh scope under the enclosing one, so `set` inside the body
+// neither leaks out of the loop nor carries over to the next iteration (as in Jinja2).
 Flow ForStmt::render(Context& ctx, std::string& out) const {
-  Value sequence = iterable->eval(ctx);
-  ScopeGuard guard(ctx, child_scope(ctx));
-  std::vector<Value> items = sequence.iterate();
+  std::vector<Value> items = iterable->eval(ctx).iterate();
   if (filter) {
     std::vector<Value> kept;
     for (auto& item : items) {
+      ScopeGuard guard(ctx, child_scope(ctx));
       target.assign(ctx, item);
       if (filter->eval(ctx).truthy()) kept.push_back(std::move(item));
     }
     items = std::move(kept);
   }
-  if (items.empty()) return render_body(else_body, ctx, out);
+  if (items.empty()) {
+    ScopeGuard guard(ctx, child_scope(ctx));
+    return render_body(else_body, ctx, out);
+  }
   for (size_t i = 0; i < items.size(); ++i) {
+    ScopeGuard guard(ctx, child_scope(ctx));
     target.assign(ctx, items[i]);
     ctx.set("loop", make_loop(items, i));
     if (render_body(body, ctx, out) == Flow::Break) break;
@@ -132,17 +137,18 @@ void bind_params(Context& ctx, const std::vector<MacroParam>& params, CallArgs& 
     else
       ctx.set(params[i].name, Value::undefined(params[i].name));
   }
-  ctx.set("varargs", Value(std::move(varargs)));
+  ctx.set("varargs", Value(std::move(varargs), true));
   ctx.set("kwargs", Value(std::move(kwargs)));
 }
 
 // A callable that renders `body` with its arguments bound, in a scope under `defining_scope`.
 Value make_macro(Context& ctx, const std::string& name, const std::vector<MacroParam>& params, const Body& body) {
-  std::shared_ptr<Scope> defining_scope = ctx.scope;
+  ctx.macro_scopes.push_back(ctx.scope);
+  std::weak_ptr<Scope> defining_scope = ctx.scope;
   Context* context = &ctx;
   return Value::function(name, [context, defining_scope, &params, &body](CallArgs& args) {
     auto scope = std::make_shared<Scope>();
-    scope->parent = defining_scope;
+    scope->parent = defining_scope.lock();
     ScopeGuard guard(*context, scope);
     bind_params(*context, params, args);
     std::string out;

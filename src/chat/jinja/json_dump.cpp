@@ -12,7 +12,7 @@ namespace m3::jinja {
 namespace {
 
 void append_unicode_escape(std::string& out, unsigned code) {
-  char buffer[8];
+  char buffer[16];
   std::snprintf(buffer, sizeof buffer, "\\u%04x", code);
   out += buffer;
 }

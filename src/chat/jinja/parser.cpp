@@ -230,14 +230,11 @@ class Parser {
   StmtPtr parse_call_block(int line) {
     auto stmt = node<CallBlockStmt>(line);
     if (is_op("(")) stmt->caller_params = parse_params();
-    ExprPtr callee = parse_primary();
-    callee = parse_postfix(std::move(callee), false);
-    if (!is_op("(")) error("expected a call in {% call %}");
-    next();
-    auto call = node<Call>(line);
-    call->callee = std::move(callee);
-    call->args = parse_call_args();
-    stmt->call = std::move(call);
+    ExprPtr expr = parse_postfix(parse_primary(), false);
+    auto* call = dynamic_cast<Call*>(expr.get());
+    if (!call) error("expected a call in {% call %}");
+    expr.release();
+    stmt->call.reset(call);
     expect_block_end();
     stmt->body = parse_body({"endcall"});
     end_tag({"endcall"});

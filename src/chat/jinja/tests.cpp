@@ -59,24 +59,19 @@ bool test_sameas(Context&, const Value& v, const CallArgs& a) {
   return v == other;
 }
 
-bool test_lower(Context&, const Value& v, const CallArgs&) {
+// Python's str.islower()/isupper() on str(value): some cased letter, none of the other case.
+bool all_cased_letters_are(const Value& v, char low, char high) {
   if (!v.is_string()) return false;
   bool cased = false;
   for (char c : v.str()) {
-    if (c >= 'A' && c <= 'Z') return false;
-    cased = cased || (c >= 'a' && c <= 'z');
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    if (letter && !(c >= low && c <= high)) return false;
+    cased = cased || letter;
   }
   return cased;
 }
-bool test_upper(Context&, const Value& v, const CallArgs&) {
-  if (!v.is_string()) return false;
-  bool cased = false;
-  for (char c : v.str()) {
-    if (c >= 'a' && c <= 'z') return false;
-    cased = cased || (c >= 'A' && c <= 'Z');
-  }
-  return cased;
-}
+bool test_lower(Context&, const Value& v, const CallArgs&) { return all_cased_letters_are(v, 'a', 'z'); }
+bool test_upper(Context&, const Value& v, const CallArgs&) { return all_cased_letters_are(v, 'A', 'Z'); }
 bool test_filter(Context&, const Value& v, const CallArgs&) { return v.is_string() && find_filter(v.str()); }
 bool test_test(Context&, const Value& v, const CallArgs&) { return v.is_string() && find_test(v.str()); }
 bool test_escaped(Context&, const Value&, const CallArgs&) { return false; }
