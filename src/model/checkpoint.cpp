@@ -18,7 +18,7 @@ public:
 
   bool has(const std::string &name) const { return archive_.find(name) != nullptr; }
 
-  // A 1-D ([n]) or 2-D ([rows, cols]) float weight; 2-D ones may be MXFP8.
+  // A 1-D ([n]) or N-D float weight; 2-D ones may be MXFP8.
   Weight bind(const std::string &name, const std::vector<int64_t> &shape) const {
     const TensorInfo &tensor = archive_.get(name);
     require(tensor.shape == shape, "tensor " + name + " has shape " + tensor.shape_string() +
@@ -26,8 +26,9 @@ public:
                                        " from config.json");
     Weight weight;
     weight.data = tensor.data;
-    weight.rows = shape.size() == 2 ? shape[0] : 1;
-    weight.cols = shape.back();
+    // N-D tensors (the vision Conv3d) are viewed as [shape[0], product of the rest].
+    weight.rows = shape.size() >= 2 ? shape[0] : 1;
+    weight.cols = tensor.numel() / weight.rows;
     if (tensor.dtype == "F32") {
       weight.dtype = DType::kF32;
     } else if (tensor.dtype == "BF16") {
@@ -133,6 +134,11 @@ LayerWeights bind_layer(const Binder &binder, const ModelConfig &c, const std::s
 }
 
 } // namespace
+
+Weight bind_weight(const SafetensorsArchive &archive, const std::string &name,
+                   const std::vector<int64_t> &shape) {
+  return Binder(archive).bind(name, shape);
+}
 
 Checkpoint load_checkpoint(const std::string &model_dir) {
   Checkpoint checkpoint;
