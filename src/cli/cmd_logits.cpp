@@ -1,5 +1,6 @@
-// `m3 logits --model DIR --ids FILE --out FILE [--prefill N]`: raw little-endian float32 logits
-// [T, vocab] of every position, from the exact CPU forward.
+// `m3 logits --model DIR --ids FILE --out FILE [--prefill N] [--image FILE]... [--video FILE]...`:
+// raw little-endian float32 logits [T, vocab] of every position, from the exact CPU forward.
+// Images and videos (a file, or F1,F2,... frame images) fill the ids' placeholder tokens in order.
 #include <cstdio>
 #include <fstream>
 
@@ -8,20 +9,26 @@
 #include "model/minimax_m3.h"
 #include "model/sequence_runner.h"
 #include "model/token_ids_file.h"
+#include "vision/multimodal.h"
 
 namespace m3::cli {
 namespace {
 
 int run_logits(const std::vector<std::string> &argv) {
-  const Args args(argv, {"--model", "--ids", "--out", "--prefill"});
+  const Args args(argv, {"--model", "--ids", "--out", "--prefill", "--image", "--video"});
   const std::vector<int32_t> ids = read_token_ids(args.required("--ids"));
   const std::string out_path = args.required("--out");
   const long long prefill = args.get_int("--prefill", 0);
   require(!args.has("--prefill") || (prefill >= 1 && prefill <= (long long)ids.size()),
           "--prefill must be between 1 and the number of ids (" + std::to_string(ids.size()) + ")");
-  CpuModel model(load_checkpoint(args.required("--model")));
+  const std::string model_dir = args.required("--model");
+  CpuModel model(load_checkpoint(model_dir));
+  validate_token_ids(model.config(), ids);
+  const PromptEmbeddings media = vision::media_embeddings_from_files(
+      model_dir, ids, args.all("--image"), args.all("--video"));
   SequenceTiming timing;
-  const std::vector<float> logits = sequence_logits(model, ids, int32_t(prefill), &timing);
+  const std::vector<float> logits =
+      sequence_logits(model, ids, int32_t(prefill), &timing, media.empty() ? nullptr : &media);
 
   std::ofstream out(out_path, std::ios::binary);
   require(bool(out), "cannot write " + out_path);
@@ -39,7 +46,9 @@ int run_logits(const std::vector<std::string> &argv) {
 }
 
 const CommandRegistration kRegistration(
-    "logits", "float32 logits of every position: --model DIR --ids FILE --out FILE [--prefill N]",
+    "logits",
+    "float32 logits of every position: --model DIR --ids FILE --out FILE [--prefill N] "
+    "[--image FILE]... [--video FILE|F1,F2,...]...",
     run_logits);
 
 } // namespace

@@ -16,6 +16,15 @@ struct SequenceInBatch {
   std::vector<int32_t> page_table;
 };
 
+// Input embeddings of a prompt's positions that replace the token embedding (vision features):
+// values [mask.size(), hidden], used where mask[position] != 0.
+struct PromptEmbeddings {
+  int64_t hidden = 0;
+  std::vector<float> values;
+  std::vector<uint8_t> mask;
+  bool empty() const { return mask.empty(); }
+};
+
 struct ForwardBatch {
   std::vector<int32_t> token_ids;          // [num_rows]
   std::vector<int32_t> positions;          // [num_rows] absolute positions

@@ -30,10 +30,28 @@ struct SequenceCache {
 
   // Runs new_tokens after `cached` tokens; returns logits of every new row or only the last.
   std::vector<float> step(Model &model, const std::vector<int32_t> &new_tokens, int32_t cached,
-                          bool all_logits) {
+                          bool all_logits, const PromptEmbeddings *embeddings = nullptr) {
     ForwardBatch batch;
     batch.add_sequence(new_tokens, cached, page_table, all_logits);
+    if (embeddings && !embeddings->empty() && cached < int32_t(embeddings->mask.size()))
+      attach_embeddings(batch, *embeddings, cached);
     return model.forward(batch, cache);
+  }
+
+  // Rows at positions covered by `embeddings` take its values where its mask is set.
+  static void attach_embeddings(ForwardBatch &batch, const PromptEmbeddings &embeddings,
+                                int32_t cached) {
+    const int64_t hidden = embeddings.hidden;
+    batch.input_embeddings.assign(size_t(batch.num_rows() * hidden), 0.0f);
+    batch.embedding_row_mask.assign(size_t(batch.num_rows()), 0);
+    for (int32_t row = 0; row < batch.num_rows(); ++row) {
+      const size_t position = size_t(cached + row);
+      if (position >= embeddings.mask.size() || !embeddings.mask[position])
+        continue;
+      batch.embedding_row_mask[row] = 1;
+      std::copy_n(&embeddings.values[position * hidden], hidden,
+                  &batch.input_embeddings[size_t(row) * hidden]);
+    }
   }
 
   KvCache cache;
@@ -58,7 +76,7 @@ void validate_token_ids(const ModelConfig &config, const std::vector<int32_t> &i
 }
 
 std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids, int32_t prefill,
-                                   SequenceTiming *timing) {
+                                   SequenceTiming *timing, const PromptEmbeddings *embeddings) {
   validate_token_ids(model.config(), ids);
   const int32_t total = int32_t(ids.size());
   if (prefill <= 0 || prefill > total)
@@ -66,10 +84,12 @@ std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids
   SequenceCache sequence(model, total);
   const auto start = Clock::now();
   std::vector<float> logits =
-      sequence.step(model, std::vector<int32_t>(ids.begin(), ids.begin() + prefill), 0, true);
+      sequence.step(model, std::vector<int32_t>(ids.begin(), ids.begin() + prefill), 0, true,
+                    embeddings);
   const auto prefill_done = Clock::now();
   for (int32_t position = prefill; position < total; ++position) {
-    const std::vector<float> row = sequence.step(model, {ids[position]}, position, true);
+    const std::vector<float> row =
+        sequence.step(model, {ids[position]}, position, true, embeddings);
     logits.insert(logits.end(), row.begin(), row.end());
   }
   if (timing)
@@ -79,7 +99,8 @@ std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids
 }
 
 std::vector<int32_t> greedy_generate(Model &model, const std::vector<int32_t> &prompt,
-                                     int32_t max_new_tokens, bool stop_at_eos) {
+                                     int32_t max_new_tokens, bool stop_at_eos,
+                                     const PromptEmbeddings *embeddings) {
   validate_token_ids(model.config(), prompt);
   const int64_t eos = model.config().eos_token_id;
   SequenceCache sequence(model, int32_t(prompt.size()) + max_new_tokens);
@@ -87,7 +108,8 @@ std::vector<int32_t> greedy_generate(Model &model, const std::vector<int32_t> &p
   std::vector<int32_t> step_tokens = prompt;
   int32_t cached = 0;
   while (int32_t(generated.size()) < max_new_tokens) {
-    const std::vector<float> logits = sequence.step(model, step_tokens, cached, false);
+    const std::vector<float> logits =
+        sequence.step(model, step_tokens, cached, false, embeddings);
     const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
     generated.push_back(next);
     if (stop_at_eos && eos >= 0 && next == eos)

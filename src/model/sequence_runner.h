@@ -22,13 +22,16 @@ struct SequenceTiming {
 
 // Logits [ids.size(), vocab] of every position. The first `prefill` tokens (all of them when
 // prefill <= 0 or >= ids.size()) go through one forward step, the rest one per step.
+// embeddings (optional): vision features for some prompt positions.
 std::vector<float> sequence_logits(Model &model, const std::vector<int32_t> &ids, int32_t prefill,
-                                   SequenceTiming *timing = nullptr);
+                                   SequenceTiming *timing = nullptr,
+                                   const PromptEmbeddings *embeddings = nullptr);
 
 // Greedy continuation: the prompt in one step, then one token per step. Stops after
 // max_new_tokens, or after emitting eos_token_id when stop_at_eos (and the config has one).
 std::vector<int32_t> greedy_generate(Model &model, const std::vector<int32_t> &prompt,
-                                     int32_t max_new_tokens, bool stop_at_eos);
+                                     int32_t max_new_tokens, bool stop_at_eos,
+                                     const PromptEmbeddings *embeddings = nullptr);
 
 // Checks ids are non-empty and inside the model's vocabulary; throws m3::Error otherwise.
 void validate_token_ids(const ModelConfig &config, const std::vector<int32_t> &ids);

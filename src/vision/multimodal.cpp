@@ -1,0 +1,127 @@
+#include "vision/multimodal.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/error.h"
+#include "vision/video_decode.h"
+
+namespace m3::vision {
+
+namespace {
+
+// Feature rows of all items of one kind, concatenated in order.
+std::vector<float> features_of(const VisionTower &tower, const std::vector<MediaInput> &media,
+                               MediaKind kind, int64_t &rows) {
+  std::vector<float> all;
+  rows = 0;
+  for (const MediaInput &m : media) {
+    if (m.kind != kind)
+      continue;
+    const std::vector<float> f = kind == MediaKind::kImage ? tower.image_features(m.patches)
+                                                           : tower.video_features(m.patches);
+    all.insert(all.end(), f.begin(), f.end());
+    rows += m.patches.num_tokens();
+  }
+  return all;
+}
+
+// Copies feature row k over the k-th placeholder (counts were checked by the caller).
+void scatter(const std::vector<int32_t> &ids, int64_t token_id, const std::vector<float> &rows,
+             PromptEmbeddings &out) {
+  int64_t next = 0;
+  for (size_t position = 0; position < ids.size(); ++position) {
+    if (ids[position] != token_id)
+      continue;
+    std::copy_n(&rows[size_t(next++ * out.hidden)], out.hidden,
+                &out.values[position * size_t(out.hidden)]);
+    out.mask[position] = 1;
+  }
+}
+
+} // namespace
+
+MediaInput load_image(const std::string &file_or_data_url, const MediaLimits &limits) {
+  MediaInput media;
+  media.kind = MediaKind::kImage;
+  media.patches = preprocess_image(decode_image(read_media_bytes(file_or_data_url, limits), limits));
+  return media;
+}
+
+MediaInput load_video(const std::string &source, const MediaLimits &limits) {
+  MediaInput media;
+  media.kind = MediaKind::kVideo;
+  std::vector<RgbImage> frames;
+  if (source.rfind("data:", 0) != 0 && source.find(',') != std::string::npos) {
+    size_t begin = 0;
+    while (begin <= source.size()) {
+      const size_t end = std::min(source.find(',', begin), source.size());
+      frames.push_back(decode_image(read_media_bytes(source.substr(begin, end - begin), limits),
+                                    limits));
+      begin = end + 1;
+    }
+  } else {
+    DecodedVideo video = decode_video(read_media_bytes(source, limits), {}, limits);
+    frames = std::move(video.frames);
+    for (size_t f = 0; f < frames.size(); f += kTemporalPatch)
+      media.group_seconds.push_back(video.seconds[f]);
+  }
+  media.patches = preprocess_video(frames);
+  return media;
+}
+
+std::string timestamp_text(double seconds) {
+  char text[64];
+  std::snprintf(text, sizeof text, "]<]%.1f seconds[>[", seconds);
+  return text;
+}
+
+PromptEmbeddings media_embeddings(const std::vector<int32_t> &ids, const VisionTower &tower,
+                                  const std::vector<MediaInput> &media) {
+  const VisionConfig &c = tower.config();
+  PromptEmbeddings out;
+  out.hidden = c.text_hidden_size;
+  out.values.assign(ids.size() * size_t(out.hidden), 0.0f);
+  out.mask.assign(ids.size(), 0);
+  // Counts first: a mismatch must not cost a tower run.
+  for (MediaKind kind : {MediaKind::kImage, MediaKind::kVideo}) {
+    const int64_t token = kind == MediaKind::kImage ? c.image_token_id : c.video_token_id;
+    int64_t placeholders = 0, rows = 0;
+    for (int32_t id : ids)
+      placeholders += id == token;
+    for (const MediaInput &m : media)
+      rows += m.kind == kind ? m.patches.num_tokens() : 0;
+    const char *what = kind == MediaKind::kImage ? "image" : "video";
+    require(placeholders == rows,
+            "the ids have " + std::to_string(placeholders) + " " + what +
+                " placeholder tokens (id " + std::to_string(token) + ") but the " + what +
+                "s given need " + std::to_string(rows));
+  }
+  int64_t image_rows = 0, video_rows = 0;
+  const std::vector<float> images = features_of(tower, media, MediaKind::kImage, image_rows);
+  const std::vector<float> videos = features_of(tower, media, MediaKind::kVideo, video_rows);
+  scatter(ids, c.image_token_id, images, out);
+  scatter(ids, c.video_token_id, videos, out);
+  return out;
+}
+
+PromptEmbeddings media_embeddings_from_files(const std::string &model_dir,
+                                             const std::vector<int32_t> &ids,
+                                             const std::vector<std::string> &images,
+                                             const std::vector<std::string> &videos) {
+  if (images.empty() && videos.empty())
+    return {};
+  const MediaLimits limits;
+  require(int(images.size()) <= limits.max_images && int(videos.size()) <= limits.max_videos,
+          "too many images or videos (limits: " + std::to_string(limits.max_images) + " images, " +
+              std::to_string(limits.max_videos) + " videos)");
+  const VisionTower tower = VisionTower::load(model_dir);
+  std::vector<MediaInput> media;
+  for (const std::string &image : images)
+    media.push_back(load_image(image, limits));
+  for (const std::string &video : videos)
+    media.push_back(load_video(video, limits));
+  return media_embeddings(ids, tower, media);
+}
+
+} // namespace m3::vision

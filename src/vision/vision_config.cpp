@@ -1,0 +1,91 @@
+#include "vision/vision_config.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "core/error.h"
+#include "core/text_file.h"
+#include "model/config.h"
+
+namespace m3::vision {
+
+namespace {
+
+using nlohmann::json;
+
+int64_t integer(const json &object, const char *key, int64_t fallback, const char *where) {
+  if (!object.contains(key) || object[key].is_null())
+    return fallback;
+  require(object[key].is_number_integer(),
+          std::string("config.json ") + where + "." + key + " must be an integer");
+  return object[key].get<int64_t>();
+}
+
+double number(const json &object, const char *key, double fallback, const char *where) {
+  if (!object.contains(key) || object[key].is_null())
+    return fallback;
+  require(object[key].is_number(), std::string("config.json ") + where + "." + key +
+                                       " must be a number");
+  return object[key].get<double>();
+}
+
+} // namespace
+
+std::optional<VisionConfig> parse_vision_config(const std::string &json_text,
+                                                int64_t text_hidden_size) {
+  json root;
+  try {
+    root = json::parse(json_text);
+  } catch (const json::exception &e) {
+    fail(std::string("config.json is not valid JSON: ") + e.what());
+  }
+  if (!root.is_object() || !root.contains("vision_config") || !root["vision_config"].is_object())
+    return std::nullopt;
+  const json &v = root["vision_config"];
+  const char *where = "vision_config";
+  VisionConfig c;
+  c.hidden_size = int(integer(v, "hidden_size", 1280, where));
+  c.num_heads = int(integer(v, "num_attention_heads", 16, where));
+  c.num_layers = int(integer(v, "num_hidden_layers", 32, where));
+  c.intermediate_size = int(integer(v, "intermediate_size", 5120, where));
+  c.layer_norm_eps = float(number(v, "layer_norm_eps", 1e-5, where));
+  c.rope_theta = number(v, "rope_theta", 10000.0, where);
+  if (v.contains("rope_parameters") && v["rope_parameters"].is_object())
+    c.rope_theta = number(v["rope_parameters"], "rope_theta", c.rope_theta, "rope_parameters");
+  c.segment_max_frames = int(integer(v, "vision_segment_max_frames", 4, where));
+  c.text_hidden_size = text_hidden_size;
+  c.projector_hidden_size = integer(root, "projector_hidden_size", text_hidden_size, "top level");
+  c.image_token_id = integer(root, "image_token_index", integer(root, "image_token_id", 200025, ""),
+                             "top level");
+  c.video_token_id = integer(root, "video_token_index", integer(root, "video_token_id", 200026, ""),
+                             "top level");
+
+  require(c.hidden_size > 0 && c.num_heads > 0 && c.hidden_size % c.num_heads == 0,
+          "vision_config.hidden_size must be a positive multiple of num_attention_heads");
+  require(c.head_dim() % 2 == 0 && c.rope_axis_dim() > 0,
+          "vision head_dim must be even and at least 6 for the 3D RoPE");
+  require(c.num_layers >= 0 && c.intermediate_size > 0, "vision_config sizes must be positive");
+  require(c.segment_max_frames > 0, "vision_config.vision_segment_max_frames must be positive");
+  require(c.projector_hidden_size > 0, "projector_hidden_size must be positive");
+  const std::string act = v.value("hidden_act", std::string("gelu"));
+  require(act == "gelu", "vision_config.hidden_act '" + act + "' is not supported (gelu)");
+  const std::string projector_act = root.value("projector_hidden_act", std::string("gelu"));
+  require(projector_act == "gelu",
+          "projector_hidden_act '" + projector_act + "' is not supported (gelu)");
+  for (const char *key : {"patch_size"})
+    require(integer(v, key, 14, where) == 14, std::string("vision_config.") + key + " must be 14");
+  for (const char *key : {"temporal_patch_size", "spatial_merge_size"})
+    require(integer(v, key, 2, where) == 2, std::string("vision_config.") + key + " must be 2");
+  require(integer(v, "num_channels", 3, where) == 3, "vision_config.num_channels must be 3");
+  if (v.contains("rope_mode"))
+    require(v["rope_mode"] == "3d", "vision_config.rope_mode must be \"3d\"");
+  return c;
+}
+
+std::optional<VisionConfig> load_vision_config(const std::string &model_dir) {
+  const ModelConfig text = load_model_config(model_dir);
+  const std::string path = (std::filesystem::path(model_dir) / "config.json").string();
+  return parse_vision_config(read_text_file(path), text.hidden_size);
+}
+
+} // namespace m3::vision
