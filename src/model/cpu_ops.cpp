@@ -10,6 +10,11 @@ namespace m3::cpu {
 
 namespace {
 
+// Weight rows converted together; x rows are reused across the tile while they sit in cache.
+constexpr int64_t kRowTile = 8;
+
+} // namespace
+
 // Eight independent partial sums let the compiler vectorise without reassociating a single sum.
 float dot(const float *a, const float *b, int64_t n) {
   float partial[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -23,11 +28,6 @@ float dot(const float *a, const float *b, int64_t n) {
     sum += a[i] * b[i];
   return sum;
 }
-
-// Weight rows converted together; x rows are reused across the tile while they sit in cache.
-constexpr int64_t kRowTile = 8;
-
-} // namespace
 
 void matmul(const float *x, int64_t rows, const Weight &weight, float *y) {
   const int64_t n = weight.rows, k = weight.cols;

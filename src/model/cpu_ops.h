@@ -8,6 +8,9 @@
 
 namespace m3::cpu {
 
+// Σ a[i]·b[i] with eight partial sums (vectorisable without reassociating one sum).
+float dot(const float *a, const float *b, int64_t n);
+
 // y[rows, W.rows] = x[rows, W.cols] · Wᵀ. Threaded over W's rows; each weight row is converted
 // to float once per call.
 void matmul(const float *x, int64_t rows, const Weight &weight, float *y);

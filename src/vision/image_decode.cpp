@@ -25,11 +25,11 @@ bool starts_with(const uint8_t *data, size_t size, const char *magic, size_t off
 void check_dimensions(const char *format, int64_t width, int64_t height,
                       const MediaLimits &limits) {
   require(width > 0 && height > 0, std::string(format) + " image has no pixels");
-  require(width <= limits.max_side && height <= limits.max_side && width * height <= limits.max_pixels,
-          std::string(format) + " image of " + std::to_string(width) + "x" +
-              std::to_string(height) + " pixels is over the limit (" +
-              std::to_string(limits.max_side) + " per side, " + std::to_string(limits.max_pixels) +
-              " in all)");
+  require(
+      width <= limits.max_side && height <= limits.max_side && width * height <= limits.max_pixels,
+      std::string(format) + " image of " + std::to_string(width) + "x" + std::to_string(height) +
+          " pixels is over the limit (" + std::to_string(limits.max_side) + " per side, " +
+          std::to_string(limits.max_pixels) + " in all)");
 }
 
 // ---------------------------------------------------------------------------- PNG
@@ -143,7 +143,7 @@ RgbImage decode_jpeg(const uint8_t *data, size_t size, const MediaLimits &limits
   check_dimensions("JPEG", h.cinfo.image_width, h.cinfo.image_height, limits);
   require(h.cinfo.jpeg_color_space != JCS_CMYK && h.cinfo.jpeg_color_space != JCS_YCCK,
           "CMYK JPEG images are not supported; convert the image to RGB");
-  h.cinfo.out_color_space = JCS_RGB;  // PIL's defaults otherwise: islow DCT, fancy upsampling
+  h.cinfo.out_color_space = JCS_RGB; // PIL's defaults otherwise: islow DCT, fancy upsampling
   jpeg_start_decompress(&h.cinfo);
   if (h.cinfo.output_components != 3)
     fail("invalid JPEG image: unexpected component count");

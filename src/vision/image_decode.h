@@ -13,17 +13,17 @@ namespace m3::vision {
 struct RgbImage {
   int width = 0;
   int height = 0;
-  std::vector<uint8_t> pixels;  // [height, width, 3]
+  std::vector<uint8_t> pixels; // [height, width, 3]
 
   const uint8_t *at(int y, int x) const { return &pixels[(size_t(y) * width + x) * 3]; }
 };
 
 struct MediaLimits {
-  size_t max_bytes = size_t(64) << 20;     // encoded size of one image or video
-  int64_t max_pixels = int64_t(1) << 26;   // decoded width * height of one image or frame
-  int max_side = 16384;                    // decoded width or height
-  int max_images = 32;                     // images in one request
-  int max_videos = 4;                      // videos in one request
+  size_t max_bytes = size_t(64) << 20;   // encoded size of one image or video
+  int64_t max_pixels = int64_t(1) << 26; // decoded width * height of one image or frame
+  int max_side = 16384;                  // decoded width or height
+  int max_images = 32;                   // images in one request
+  int max_videos = 4;                    // videos in one request
 };
 
 // Decodes an image by its signature. Alpha is dropped, gray is replicated, palettes are

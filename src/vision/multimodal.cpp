@@ -44,7 +44,8 @@ void scatter(const std::vector<int32_t> &ids, int64_t token_id, const std::vecto
 MediaInput load_image(const std::string &file_or_data_url, const MediaLimits &limits) {
   MediaInput media;
   media.kind = MediaKind::kImage;
-  media.patches = preprocess_image(decode_image(read_media_bytes(file_or_data_url, limits), limits));
+  media.patches =
+      preprocess_image(decode_image(read_media_bytes(file_or_data_url, limits), limits));
   return media;
 }
 
@@ -56,8 +57,8 @@ MediaInput load_video(const std::string &source, const MediaLimits &limits) {
     size_t begin = 0;
     while (begin <= source.size()) {
       const size_t end = std::min(source.find(',', begin), source.size());
-      frames.push_back(decode_image(read_media_bytes(source.substr(begin, end - begin), limits),
-                                    limits));
+      frames.push_back(
+          decode_image(read_media_bytes(source.substr(begin, end - begin), limits), limits));
       begin = end + 1;
     }
   } else {
@@ -92,10 +93,9 @@ PromptEmbeddings media_embeddings(const std::vector<int32_t> &ids, const VisionT
     for (const MediaInput &m : media)
       rows += m.kind == kind ? m.patches.num_tokens() : 0;
     const char *what = kind == MediaKind::kImage ? "image" : "video";
-    require(placeholders == rows,
-            "the ids have " + std::to_string(placeholders) + " " + what +
-                " placeholder tokens (id " + std::to_string(token) + ") but the " + what +
-                "s given need " + std::to_string(rows));
+    require(placeholders == rows, "the ids have " + std::to_string(placeholders) + " " + what +
+                                      " placeholder tokens (id " + std::to_string(token) +
+                                      ") but the " + what + "s given need " + std::to_string(rows));
   }
   int64_t image_rows = 0, video_rows = 0;
   const std::vector<float> images = features_of(tower, media, MediaKind::kImage, image_rows);

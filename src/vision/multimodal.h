@@ -29,10 +29,10 @@ MediaInput load_video(const std::string &source, const MediaLimits &limits = {})
 
 // Token ids of the special markers used to expand media placeholders.
 struct MediaTokens {
-  int32_t image = 200025;        // ]<]image[>[
-  int32_t video = 200026;        // ]<]video[>[
-  int32_t start_image = 200027;  // ]<]start of image[>[
-  int32_t end_image = 200028;    // ]<]end of image[>[
+  int32_t image = 200025;       // ]<]image[>[
+  int32_t video = 200026;       // ]<]video[>[
+  int32_t start_image = 200029; // ]<]start of image[>[
+  int32_t end_image = 200030;   // ]<]end of image[>[
 };
 
 // The ids one media item expands to: start + N x image + end for an image; per temporal group

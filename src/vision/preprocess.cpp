@@ -30,7 +30,7 @@ struct AxisTaps {
   int max_taps = 0;
   int precision = 0;
   std::vector<int> first, count;
-  std::vector<int32_t> weights;  // [out, max_taps], int16 range
+  std::vector<int32_t> weights; // [out, max_taps], int16 range
 };
 
 AxisTaps axis_taps(int in_size, int out_size) {
@@ -48,7 +48,7 @@ AxisTaps axis_taps(int in_size, int out_size) {
     const int64_t lo = std::max<int64_t>(int64_t(center - support + 0.5), 0);
     const int64_t hi = std::min<int64_t>(int64_t(center + support + 0.5), in_size);
     const int n = int(std::clamp<int64_t>(hi - lo, 0, taps.max_taps));
-    double* w = &real[size_t(i) * taps.max_taps];
+    double *w = &real[size_t(i) * taps.max_taps];
     double total = 0.0;
     for (int j = 0; j < n; ++j) {
       w[j] = cubic((j + lo - center + 0.5) * inv_scale);
@@ -76,16 +76,16 @@ AxisTaps axis_taps(int in_size, int out_size) {
   return taps;
 }
 
-uint8_t apply_taps(const AxisTaps& taps, int i, const uint8_t* src, size_t stride) {
-  const int32_t* w = &taps.weights[size_t(i) * taps.max_taps];
+uint8_t apply_taps(const AxisTaps &taps, int i, const uint8_t *src, size_t stride) {
+  const int32_t *w = &taps.weights[size_t(i) * taps.max_taps];
   int32_t acc = int32_t(1) << (taps.precision - 1);
-  const uint8_t* p = src + size_t(taps.first[i]) * stride;
+  const uint8_t *p = src + size_t(taps.first[i]) * stride;
   for (int j = 0; j < taps.count[i]; ++j)
     acc += int32_t(p[size_t(j) * stride]) * w[j];
   return uint8_t(std::clamp(acc >> taps.precision, 0, 255));
 }
 
-RgbImage resize_width(const RgbImage& in, int width) {
+RgbImage resize_width(const RgbImage &in, int width) {
   const AxisTaps taps = axis_taps(in.width, width);
   RgbImage out{width, in.height, std::vector<uint8_t>(size_t(width) * in.height * 3)};
   for (int y = 0; y < in.height; ++y)
@@ -95,7 +95,7 @@ RgbImage resize_width(const RgbImage& in, int width) {
   return out;
 }
 
-RgbImage resize_height(const RgbImage& in, int height) {
+RgbImage resize_height(const RgbImage &in, int height) {
   const AxisTaps taps = axis_taps(in.height, height);
   RgbImage out{in.width, height, std::vector<uint8_t>(size_t(in.width) * height * 3)};
   const size_t row_stride = size_t(in.width) * 3;
@@ -105,13 +105,13 @@ RgbImage resize_height(const RgbImage& in, int height) {
   return out;
 }
 
-}  // namespace
+} // namespace
 
-Size2 smart_resize(int height, int width, int factor, const ResizeLimits& limits) {
+Size2 smart_resize(int height, int width, int factor, const ResizeLimits &limits) {
   require(height > 0 && width > 0, "image has no pixels");
   const double ratio = double(std::max(height, width)) / std::min(height, width);
-  require(ratio <= 200, "image aspect ratio " + std::to_string(ratio) +
-                            " is over the limit of 200");
+  require(ratio <= 200,
+          "image aspect ratio " + std::to_string(ratio) + " is over the limit of 200");
   // Python's round() rounds halves to even; nearbyint does too in the default rounding mode.
   int h = int(std::nearbyint(double(height) / factor)) * factor;
   int w = int(std::nearbyint(double(width) / factor)) * factor;
@@ -127,7 +127,7 @@ Size2 smart_resize(int height, int width, int factor, const ResizeLimits& limits
   return {h, w};
 }
 
-RgbImage resize_bicubic(const RgbImage& image, Size2 size) {
+RgbImage resize_bicubic(const RgbImage &image, Size2 size) {
   require(size.height > 0 && size.width > 0, "resize to an empty image");
   RgbImage out = image.width == size.width ? image : resize_width(image, size.width);
   if (out.height != size.height)
@@ -135,11 +135,11 @@ RgbImage resize_bicubic(const RgbImage& image, Size2 size) {
   return out;
 }
 
-VisionPatches patchify(const std::vector<RgbImage>& frames) {
+VisionPatches patchify(const std::vector<RgbImage> &frames) {
   require(!frames.empty() && frames.size() % kTemporalPatch == 0,
           "patchify needs a positive, even number of frames");
   const int height = frames[0].height, width = frames[0].width;
-  for (const RgbImage& f : frames)
+  for (const RgbImage &f : frames)
     require(f.height == height && f.width == width, "video frames differ in size");
   const int unit = kPatchSize * kMergeSize;
   require(height % unit == 0 && width % unit == 0,
@@ -150,11 +150,11 @@ VisionPatches patchify(const std::vector<RgbImage>& frames) {
   p.grid_w = width / kPatchSize;
   p.rows.resize(size_t(p.num_patches()) * kPatchValues);
   float mean255[3], std255[3];
-  for (int c = 0; c < 3; ++c) {  // transformers fuses 1/255 into mean and std (float32)
+  for (int c = 0; c < 3; ++c) { // transformers fuses 1/255 into mean and std (float32)
     mean255[c] = kMean[c] * 255.0f;
     std255[c] = kStd[c] * 255.0f;
   }
-  float* row = p.rows.data();
+  float *row = p.rows.data();
   for (int t = 0; t < p.grid_t; ++t)
     for (int hb = 0; hb < p.grid_h / kMergeSize; ++hb)
       for (int wb = 0; wb < p.grid_w / kMergeSize; ++wb)
@@ -162,10 +162,10 @@ VisionPatches patchify(const std::vector<RgbImage>& frames) {
           for (int wi = 0; wi < kMergeSize; ++wi, row += kPatchValues) {
             const int y0 = (hb * kMergeSize + hi) * kPatchSize;
             const int x0 = (wb * kMergeSize + wi) * kPatchSize;
-            float* out = row;
+            float *out = row;
             for (int c = 0; c < 3; ++c)
               for (int dt = 0; dt < kTemporalPatch; ++dt) {
-                const RgbImage& frame = frames[size_t(t) * kTemporalPatch + dt];
+                const RgbImage &frame = frames[size_t(t) * kTemporalPatch + dt];
                 for (int py = 0; py < kPatchSize; ++py)
                   for (int px = 0; px < kPatchSize; ++px)
                     *out++ = (float(frame.at(y0 + py, x0 + px)[c]) - mean255[c]) / std255[c];
@@ -174,19 +174,19 @@ VisionPatches patchify(const std::vector<RgbImage>& frames) {
   return p;
 }
 
-VisionPatches preprocess_image(const RgbImage& image, const ResizeLimits& limits) {
+VisionPatches preprocess_image(const RgbImage &image, const ResizeLimits &limits) {
   const Size2 size = smart_resize(image.height, image.width, kPatchSize * kMergeSize, limits);
   const RgbImage resized = resize_bicubic(image, size);
   return patchify({resized, resized});
 }
 
-VisionPatches preprocess_video(const std::vector<RgbImage>& frames, const ResizeLimits& limits) {
+VisionPatches preprocess_video(const std::vector<RgbImage> &frames, const ResizeLimits &limits) {
   require(!frames.empty(), "video has no frames");
   const Size2 size =
       smart_resize(frames[0].height, frames[0].width, kPatchSize * kMergeSize, limits);
   std::vector<RgbImage> resized;
   resized.reserve(frames.size() + 1);
-  for (const RgbImage& f : frames) {
+  for (const RgbImage &f : frames) {
     require(f.height == frames[0].height && f.width == frames[0].width,
             "video frames differ in size");
     resized.push_back(resize_bicubic(f, size));
@@ -196,4 +196,4 @@ VisionPatches preprocess_video(const std::vector<RgbImage>& frames, const Resize
   return patchify(resized);
 }
 
-}  // namespace m3::vision
+} // namespace m3::vision

@@ -14,12 +14,12 @@ struct ResizeLimits {
   int64_t min_pixels = 0;
   int64_t max_pixels = 0;
 };
-inline constexpr ResizeLimits kImageResize{3136, 451584};       // 4*28^2 .. 672^2
-inline constexpr ResizeLimits kVideoFrameResize{3136, 602112};  // 4*28^2 .. 768*28^2
+inline constexpr ResizeLimits kImageResize{3136, 451584};      // 4*28^2 .. 672^2
+inline constexpr ResizeLimits kVideoFrameResize{3136, 602112}; // 4*28^2 .. 768*28^2
 inline constexpr int kPatchSize = 14;
 inline constexpr int kTemporalPatch = 2;
 inline constexpr int kMergeSize = 2;
-inline constexpr int kPatchValues = 3 * kTemporalPatch * kPatchSize * kPatchSize;  // 1176
+inline constexpr int kPatchValues = 3 * kTemporalPatch * kPatchSize * kPatchSize; // 1176
 
 struct Size2 {
   int height = 0;
@@ -38,8 +38,8 @@ RgbImage resize_bicubic(const RgbImage &image, Size2 size);
 
 // Patches of one image or one video, ready for the vision tower.
 struct VisionPatches {
-  int grid_t = 0, grid_h = 0, grid_w = 0;  // in 14-pixel patches; grid_t in pairs of frames
-  std::vector<float> rows;                 // [grid_t * grid_h * grid_w, 1176]
+  int grid_t = 0, grid_h = 0, grid_w = 0; // in 14-pixel patches; grid_t in pairs of frames
+  std::vector<float> rows;                // [grid_t * grid_h * grid_w, 1176]
   int64_t num_patches() const { return int64_t(grid_t) * grid_h * grid_w; }
   int64_t num_tokens() const { return num_patches() / (kMergeSize * kMergeSize); }
   int64_t tokens_per_group() const { return int64_t(grid_h) * grid_w / (kMergeSize * kMergeSize); }

@@ -76,6 +76,7 @@ class VideoReader {
 public:
   VideoReader(const std::vector<uint8_t> &bytes, const MediaLimits &limits)
       : input_{bytes.data(), bytes.size(), 0}, limits_(limits) {
+    av_log_set_level(AV_LOG_FATAL);  // corrupt user input is reported as m3::Error, not logged
     AVIOContext *&io_ = h_.io;
     AVFormatContext *&format_ = h_.format;
     AVCodecContext *&decoder_ = h_.decoder;
@@ -133,7 +134,8 @@ public:
       while (av_read_frame(h_.format, packet) >= 0) {
         if (packet->stream_index == stream_) {
           const int code = avcodec_send_packet(h_.decoder, packet);
-          require(code >= 0 || code == AVERROR(EAGAIN), "invalid video packet: " + av_message(code));
+          require(code >= 0 || code == AVERROR(EAGAIN),
+                  "invalid video packet: " + av_message(code));
           drain();
         }
         av_packet_unref(packet);
@@ -159,11 +161,12 @@ private:
 };
 
 RgbImage to_rgb(const AVFrame &frame) {
-  SwsContext *sws = sws_getContext(frame.width, frame.height, AVPixelFormat(frame.format),
-                                   frame.width, frame.height, AV_PIX_FMT_RGB24, SWS_BICUBIC,
-                                   nullptr, nullptr, nullptr);
+  SwsContext *sws =
+      sws_getContext(frame.width, frame.height, AVPixelFormat(frame.format), frame.width,
+                     frame.height, AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr);
   require(sws != nullptr, "unsupported video pixel format");
-  RgbImage image{frame.width, frame.height, std::vector<uint8_t>(size_t(frame.width) * frame.height * 3)};
+  RgbImage image{frame.width, frame.height,
+                 std::vector<uint8_t>(size_t(frame.width) * frame.height * 3)};
   uint8_t *planes[4] = {image.pixels.data(), nullptr, nullptr, nullptr};
   int strides[4] = {frame.width * 3, 0, 0, 0};
   sws_scale(sws, frame.data, frame.linesize, 0, frame.height, planes, strides);
@@ -208,7 +211,7 @@ DecodedVideo decode_video(const std::vector<uint8_t> &bytes, const VideoSampling
   VideoReader reader(bytes, limits);
   size_t next = 0;
   reader.for_each_frame([&](int64_t index, const AVFrame &frame) {
-    while (next < keep.size() && keep[next] == index) {  // an index may repeat in short videos
+    while (next < keep.size() && keep[next] == index) { // an index may repeat in short videos
       video.frames.push_back(to_rgb(frame));
       video.seconds.push_back(fps > 0 ? double(index) / fps : double(index));
       ++next;

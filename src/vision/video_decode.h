@@ -8,14 +8,14 @@
 namespace m3::vision {
 
 struct VideoSampling {
-  double fps = 1.0;  // frames kept per second of video (m3-model.md §10.1)
+  double fps = 1.0; // frames kept per second of video (m3-model.md §10.1)
   int min_frames = 4;
   int max_frames = 768;
 };
 
 struct DecodedVideo {
-  std::vector<RgbImage> frames;  // the sampled frames, in order
-  std::vector<double> seconds;   // source time of each sampled frame
+  std::vector<RgbImage> frames; // the sampled frames, in order
+  std::vector<double> seconds;  // source time of each sampled frame
 };
 
 // Frame indices to keep out of `total` frames of a video at `video_fps`: round(duration * fps)

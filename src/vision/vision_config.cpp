@@ -24,8 +24,8 @@ int64_t integer(const json &object, const char *key, int64_t fallback, const cha
 double number(const json &object, const char *key, double fallback, const char *where) {
   if (!object.contains(key) || object[key].is_null())
     return fallback;
-  require(object[key].is_number(), std::string("config.json ") + where + "." + key +
-                                       " must be a number");
+  require(object[key].is_number(),
+          std::string("config.json ") + where + "." + key + " must be a number");
   return object[key].get<double>();
 }
 
@@ -55,10 +55,10 @@ std::optional<VisionConfig> parse_vision_config(const std::string &json_text,
   c.segment_max_frames = int(integer(v, "vision_segment_max_frames", 4, where));
   c.text_hidden_size = text_hidden_size;
   c.projector_hidden_size = integer(root, "projector_hidden_size", text_hidden_size, "top level");
-  c.image_token_id = integer(root, "image_token_index", integer(root, "image_token_id", 200025, ""),
-                             "top level");
-  c.video_token_id = integer(root, "video_token_index", integer(root, "video_token_id", 200026, ""),
-                             "top level");
+  c.image_token_id =
+      integer(root, "image_token_index", integer(root, "image_token_id", 200025, ""), "top level");
+  c.video_token_id =
+      integer(root, "video_token_index", integer(root, "video_token_id", 200026, ""), "top level");
 
   require(c.hidden_size > 0 && c.num_heads > 0 && c.hidden_size % c.num_heads == 0,
           "vision_config.hidden_size must be a positive multiple of num_attention_heads");

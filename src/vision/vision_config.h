@@ -8,15 +8,15 @@
 namespace m3::vision {
 
 struct VisionConfig {
-  int hidden_size = 0;         // ViT width (1280)
-  int num_heads = 0;           // 16
-  int num_layers = 0;          // 32
-  int intermediate_size = 0;   // 5120
+  int hidden_size = 0;       // ViT width (1280)
+  int num_heads = 0;         // 16
+  int num_layers = 0;        // 32
+  int intermediate_size = 0; // 5120
   float layer_norm_eps = 1e-5f;
   double rope_theta = 10000.0;
-  int segment_max_frames = 4;  // temporal groups per attention sequence of a video
-  int64_t projector_hidden_size = 0;  // 6144
-  int64_t text_hidden_size = 0;       // 6144
+  int segment_max_frames = 4;        // temporal groups per attention sequence of a video
+  int64_t projector_hidden_size = 0; // 6144
+  int64_t text_hidden_size = 0;      // 6144
   int64_t image_token_id = 200025;
   int64_t video_token_id = 200026;
 

@@ -22,7 +22,7 @@ std::vector<PatchCoord> window_order_coords(int grid_t, int grid_h, int grid_w) 
 void rope_3d(float *x, int64_t rows, int num_heads, int head_dim, int axis_dim, double theta,
              const PatchCoord *coords) {
   const int pairs_per_axis = axis_dim / 2;
-  const int half = 3 * pairs_per_axis;  // rotated channels / 2
+  const int half = 3 * pairs_per_axis; // rotated channels / 2
   require(axis_dim % 2 == 0 && 2 * half <= head_dim, "3D RoPE does not fit the head");
   // The reference computes angles in float32 (position * inv_freq); so do we.
   std::vector<float> inv(pairs_per_axis);

@@ -57,7 +57,7 @@ std::vector<float> layer_norm(const std::vector<float> &x, int64_t rows, int64_t
   return y;
 }
 
-void gelu_in_place(std::vector<float> &x) {  // exact (erf) GELU
+void gelu_in_place(std::vector<float> &x) { // exact (erf) GELU
   for (float &v : x)
     v = 0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2)));
 }
@@ -70,7 +70,7 @@ void segment_attention(const std::vector<float> &q, const std::vector<float> &k,
   const float scale = 1.0f / std::sqrt(float(head_dim));
   default_thread_pool().parallel_for(n * heads, [&](int64_t first, int64_t last) {
     std::vector<float> scores(static_cast<size_t>(n));
-    std::vector<double> acc(static_cast<size_t>(head_dim));
+    std::vector<float> acc(static_cast<size_t>(head_dim));
     for (int64_t item = first; item < last; ++item) {
       const int64_t i = begin + item / heads;
       const int head = int(item % heads);
@@ -78,10 +78,7 @@ void segment_attention(const std::vector<float> &q, const std::vector<float> &k,
       float max_score = -INFINITY;
       for (int64_t j = 0; j < n; ++j) {
         const float *kj = &k[size_t((begin + j) * stride + head * head_dim)];
-        float dot = 0;
-        for (int d = 0; d < head_dim; ++d)
-          dot += qi[d] * kj[d];
-        scores[j] = dot * scale;
+        scores[j] = cpu::dot(qi, kj, head_dim) * scale;
         max_score = std::max(max_score, scores[j]);
       }
       double total = 0;
@@ -89,15 +86,17 @@ void segment_attention(const std::vector<float> &q, const std::vector<float> &k,
         scores[j] = std::exp(scores[j] - max_score);
         total += scores[j];
       }
-      std::fill(acc.begin(), acc.end(), 0.0);
+      std::fill(acc.begin(), acc.end(), 0.0f);
       for (int64_t j = 0; j < n; ++j) {
         const float *vj = &v[size_t((begin + j) * stride + head * head_dim)];
+        const float p = scores[j];
         for (int d = 0; d < head_dim; ++d)
-          acc[d] += double(scores[j]) * vj[d];
+          acc[d] += p * vj[d];
       }
       float *o = &out[size_t(i * stride + head * head_dim)];
+      const float inv_total = float(1.0 / total);
       for (int d = 0; d < head_dim; ++d)
-        o[d] = float(acc[d] / total);
+        o[d] = acc[d] * inv_total;
     }
   });
 }
@@ -141,13 +140,20 @@ VisionWeights bind_vision_weights(const SafetensorsArchive &archive, const Visio
 }
 
 VisionTower::VisionTower(VisionConfig config, std::shared_ptr<const SafetensorsArchive> archive)
-    : config_(config), archive_(std::move(archive)),
-      weights_(bind_vision_weights(*archive_, config_)) {}
+    : config_(config), owner_(archive), weights_(bind_vision_weights(*archive, config_)) {}
+
+VisionTower::VisionTower(VisionConfig config, VisionWeights weights,
+                         std::shared_ptr<const void> owner)
+    : config_(config), owner_(std::move(owner)), weights_(std::move(weights)) {
+  require(int(weights_.layers.size()) == config_.num_layers,
+          "vision weights have " + std::to_string(weights_.layers.size()) + " layers, config " +
+              std::to_string(config_.num_layers));
+}
 
 VisionTower VisionTower::load(const std::string &model_dir) {
   const std::optional<VisionConfig> config = load_vision_config(model_dir);
-  require(config.has_value(), "checkpoint " + model_dir +
-                                  " has no vision tower (no vision_config in config.json)");
+  require(config.has_value(),
+          "checkpoint " + model_dir + " has no vision tower (no vision_config in config.json)");
   return VisionTower(*config, std::make_shared<const SafetensorsArchive>(model_dir));
 }
 
@@ -179,8 +185,8 @@ std::vector<float> VisionTower::encode(const VisionPatches &patches, int segment
     for (const auto &[begin, end] : segments)
       segment_attention(q, k, v, begin, end, c.num_heads, c.head_dim(), attn);
     add_into(h, linear(attn, n, layer.out));
-    std::vector<float> m = linear(layer_norm(h, n, hidden, layer.norm2, c.layer_norm_eps), n,
-                                  layer.fc1);
+    std::vector<float> m =
+        linear(layer_norm(h, n, hidden, layer.norm2, c.layer_norm_eps), n, layer.fc1);
     gelu_in_place(m);
     add_into(h, linear(m, n, layer.fc2));
   }

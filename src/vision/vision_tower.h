@@ -17,12 +17,12 @@ class SafetensorsArchive;
 namespace m3::vision {
 
 struct Linear {
-  Weight weight;  // [out, in]
-  Weight bias;    // [out]
+  Weight weight; // [out, in]
+  Weight bias;   // [out]
 };
 
 struct LayerNormWeights {
-  Weight weight, bias;  // [hidden]
+  Weight weight, bias; // [hidden]
 };
 
 struct VisionLayerWeights {
@@ -32,11 +32,11 @@ struct VisionLayerWeights {
 };
 
 struct VisionWeights {
-  Weight patch_embedding;  // [hidden, 1176] (Conv3d [hidden, 3, 2, 14, 14] flattened)
+  Weight patch_embedding; // [hidden, 1176] (Conv3d [hidden, 3, 2, 14, 14] flattened)
   LayerNormWeights pre_norm;
   std::vector<VisionLayerWeights> layers;
-  Linear projector1, projector2;  // hidden -> projector -> text hidden, per patch
-  Linear merge1, merge2;          // 4 * text hidden -> projector -> text hidden, per token
+  Linear projector1, projector2; // hidden -> projector -> text hidden, per patch
+  Linear merge1, merge2;         // 4 * text hidden -> projector -> text hidden, per token
 };
 
 // Binds the release names (vision_tower.vision_model.*, multi_modal_projector.*,
@@ -46,6 +46,8 @@ VisionWeights bind_vision_weights(const SafetensorsArchive &archive, const Visio
 class VisionTower {
 public:
   VisionTower(VisionConfig config, std::shared_ptr<const SafetensorsArchive> archive);
+  // Weights whose bytes `owner` keeps alive (benchmarks, tests).
+  VisionTower(VisionConfig config, VisionWeights weights, std::shared_ptr<const void> owner);
   // Loads config.json and the weights of a VL checkpoint directory; throws m3::Error when the
   // checkpoint has no vision tower.
   static VisionTower load(const std::string &model_dir);
@@ -62,7 +64,7 @@ public:
 
 private:
   VisionConfig config_;
-  std::shared_ptr<const SafetensorsArchive> archive_;
+  std::shared_ptr<const void> owner_; // the mapped checkpoint or other storage of the weights
   VisionWeights weights_;
 };
 

@@ -63,8 +63,8 @@ TEST(Preprocess, ImagesMatchTransformersProcessor) {
     EXPECT_EQ(patches.grid_w, c["grid_thw"][2].get<int>());
     ASSERT_EQ(patches.num_patches(), c["rows"].get<int64_t>());
     const bool full = c.contains("pixel_values");
-    const std::vector<float> expected = read_floats(
-        kDir / c[full ? "pixel_values" : "pixel_values_head"].get<std::string>());
+    const std::vector<float> expected =
+        read_floats(kDir / c[full ? "pixel_values" : "pixel_values_head"].get<std::string>());
     ASSERT_LE(expected.size(), patches.rows.size());
     if (full) {
       ASSERT_EQ(expected.size(), patches.rows.size());
@@ -93,8 +93,8 @@ TEST(Preprocess, DecodersMatchPil) {
   ASSERT_GE(meta["decode_cases"].size(), 6u);
   for (const auto &c : meta["decode_cases"]) {
     const std::string file = c["file"];
-    expect_same_image(decode_file(kDir / file), decode_file(kDir / c["expected"].get<std::string>()),
-                      file);
+    expect_same_image(decode_file(kDir / file),
+                      decode_file(kDir / c["expected"].get<std::string>()), file);
   }
 }
 
@@ -106,7 +106,7 @@ TEST(Preprocess, VideoMatchesTransformersVideoProcessor) {
   for (const auto &f : c["frames"])
     frames.push_back(decode_file(kDir / f.get<std::string>()));
   const VisionPatches patches = preprocess_video(frames);
-  EXPECT_EQ(patches.grid_t, c["grid_thw"][0].get<int>());  // 3 frames padded to 4
+  EXPECT_EQ(patches.grid_t, c["grid_thw"][0].get<int>()); // 3 frames padded to 4
   EXPECT_EQ(patches.grid_h, c["grid_thw"][1].get<int>());
   EXPECT_EQ(patches.grid_w, c["grid_thw"][2].get<int>());
   const std::vector<float> expected = read_floats(kDir / c["pixel_values"].get<std::string>());
@@ -122,7 +122,7 @@ TEST(Preprocess, SmartResizeRules) {
   // Under min_pixels: ceil-scaled up.
   EXPECT_EQ(smart_resize(30, 40, 28, kImageResize), (Size2{56, 84}));
   EXPECT_EQ(smart_resize(448, 448, 28, kImageResize), (Size2{448, 448}));
-  EXPECT_THROW(smart_resize(10, 2100, 28, kImageResize), m3::Error);  // aspect ratio 210
+  EXPECT_THROW(smart_resize(10, 2100, 28, kImageResize), m3::Error); // aspect ratio 210
 }
 
 TEST(Preprocess, PatchRowsFollowMergeWindowOrder) {
@@ -141,7 +141,7 @@ TEST(Preprocess, PatchRowsFollowMergeWindowOrder) {
       const float *values = &p.rows[size_t(row) * kPatchValues];
       for (int c = 0; c < 3; ++c)
         for (int t = 0; t < 2; ++t) {
-          const float got = values[(c * 2 + t) * 196 + 5 * 14 + 9];  // ph 5, pw 9
+          const float got = values[(c * 2 + t) * 196 + 5 * 14 + 9]; // ph 5, pw 9
           const uint8_t pixel = image.at(py * 14 + 5, px * 14 + 9)[c];
           const float expected = (pixel / 255.0f - kClipMean[c]) / kClipStd[c];
           EXPECT_NEAR(got, expected, 1e-5f) << "row " << row << " c " << c << " t " << t;
@@ -165,16 +165,7 @@ TEST(Preprocess, RejectsBadInputs) {
 
 TEST(Preprocess, DataUrlsCarryTheFileBytes) {
   const std::vector<uint8_t> bytes = read_bytes(kDir / "decode.gif");
-  static const char *kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string b64;
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    const uint32_t n = uint32_t(bytes[i]) << 16 | (i + 1 < bytes.size() ? bytes[i + 1] << 8 : 0) |
-                       (i + 2 < bytes.size() ? bytes[i + 2] : 0);
-    b64 += kAlphabet[n >> 18 & 63];
-    b64 += kAlphabet[n >> 12 & 63];
-    b64 += i + 1 < bytes.size() ? kAlphabet[n >> 6 & 63] : '=';
-    b64 += i + 2 < bytes.size() ? kAlphabet[n & 63] : '=';
-  }
+  const std::string b64 = m3::test::base64(bytes);
   EXPECT_EQ(read_media_bytes("data:image/gif;base64," + b64), bytes);
 }
 

@@ -84,16 +84,16 @@ struct Fixture {
 };
 
 Fixture load_fixture(const fs::path &dir) {
-  Fixture f{dir, m3::test::read_json(dir / "meta.json"), read_token_ids((dir / "ids.txt").string()),
-            {}};
+  Fixture f{
+      dir, m3::test::read_json(dir / "meta.json"), read_token_ids((dir / "ids.txt").string()), {}};
   for (const auto &m : f.meta["media"]) {
     std::vector<RgbImage> frames;
     for (const auto &file : m["files"])
       frames.push_back(decode_image(read_bytes(dir / file.get<std::string>())));
     MediaInput input;
     input.kind = m["kind"] == "image" ? MediaKind::kImage : MediaKind::kVideo;
-    input.patches = input.kind == MediaKind::kImage ? preprocess_image(frames[0])
-                                                    : preprocess_video(frames);
+    input.patches =
+        input.kind == MediaKind::kImage ? preprocess_image(frames[0]) : preprocess_video(frames);
     EXPECT_EQ(input.patches.grid_t, m["grid_thw"][0].get<int>());
     EXPECT_EQ(input.patches.grid_h, m["grid_thw"][1].get<int>());
     EXPECT_EQ(input.patches.grid_w, m["grid_thw"][2].get<int>());
@@ -138,8 +138,7 @@ TEST_P(VlParity, LogitsAndGreedyMatchTransformers) {
   const int32_t split = int32_t(first - f.ids.begin()) + 3;
   expect_logits_match(sequence_logits(model, f.ids, split, nullptr, &embeddings), expected, vocab,
                       "prefill " + std::to_string(split) + " + decode");
-  const std::vector<int32_t> greedy =
-      read_token_ids((f.dir / "greedy_ids.txt").string());
+  const std::vector<int32_t> greedy = read_token_ids((f.dir / "greedy_ids.txt").string());
   EXPECT_EQ(greedy_generate(model, f.ids, int32_t(greedy.size()), false, &embeddings), greedy);
 }
 
@@ -194,8 +193,9 @@ TEST_P(VlParity, CliLogitsAndGenerateTakeImagesAndVideos) {
 
   const std::vector<int32_t> greedy = read_token_ids((f.dir / "greedy_ids.txt").string());
   std::snprintf(command, sizeof command, base.c_str(), "generate");
-  const std::string generated = run(command + media + " --temperature 0 --ignore-eos --max-tokens " +
-                                    std::to_string(greedy.size()));
+  const std::string generated =
+      run(command + media + " --temperature 0 --ignore-eos --max-tokens " +
+          std::to_string(greedy.size()));
   std::string expected = "0:";
   for (size_t i = 0; i < greedy.size(); ++i)
     expected += (i ? " " : "") + std::to_string(greedy[i]);
