@@ -76,8 +76,8 @@ struct Checkpoint {
 // Binds one tensor of `archive` after checking its shape: 1-D as [1, n], N-D as [shape[0],
 // product of the rest] (F32, BF16, F16; 2-D also MXFP8 with <name>_scale_inv). Throws m3::Error
 // naming the tensor.
-Weight bind_weight(const SafetensorsArchive &archive, const std::string &name,
-                   const std::vector<int64_t> &shape);
+Weight bind_weight(const SafetensorsArchive& archive, const std::string& name,
+                   const std::vector<int64_t>& shape);
 
 // Loads <dir>/config.json and binds every tensor the config needs (release naming and the
 // transformers save_pretrained variants, and text-only checkpoints under model./lm_head.;
