@@ -37,27 +37,35 @@ Json normalize_part(const Json& part) {
   return part;
 }
 
-Json normalize_message(const Json& message) {
+// One message as the template sees it: content parts normalised, `reasoning` also available as
+// `reasoning_content`, tool-call arguments parsed from their JSON strings.
+jinja::Value message_value(const Json& message) {
   require(message.is_object(), "each message must be a JSON object");
   require(message.contains("role") && message["role"].is_string(), "each message needs a string 'role'");
-  Json out = message;
-  if (out.contains("content") && out["content"].is_array())
-    for (auto& part : out["content"]) part = normalize_part(part);
-  if (!out.contains("reasoning_content") && out.contains("reasoning") && out["reasoning"].is_string())
-    out["reasoning_content"] = out["reasoning"];
-  if (out.contains("tool_calls") && out["tool_calls"].is_array()) {
-    for (auto& call : out["tool_calls"]) {
-      if (!call.is_object() || !call.contains("function") || !call["function"].is_object()) continue;
-      Json& arguments = call["function"]["arguments"];
-      if (!arguments.is_string()) continue;
-      try {
-        arguments = Json::parse(arguments.get<std::string>());
-      } catch (const Json::parse_error&) {
-        fail("tool call arguments are not valid JSON: " + arguments.get<std::string>());
-      }
-    }
+  jinja::Value value = jinja::Value::from_json(message);
+  jinja::DictData& fields = value.mutable_dict();
+  if (message.contains("content") && message["content"].is_array()) {
+    std::vector<jinja::Value> parts;
+    for (const auto& part : message["content"]) parts.push_back(jinja::Value::from_json(normalize_part(part)));
+    fields.set("content", jinja::Value(std::move(parts)));
   }
-  return out;
+  if (!message.contains("reasoning_content") && message.contains("reasoning") && message["reasoning"].is_string())
+    fields.set("reasoning_content", jinja::Value(message["reasoning"].get<std::string>()));
+  const jinja::Value* calls = fields.find("tool_calls");
+  if (!calls || !calls->is_list()) return value;
+  for (const jinja::Value& call : calls->list()) {
+    const jinja::Value* function = call.is_dict() ? call.dict().find("function") : nullptr;
+    const jinja::Value* arguments = function && function->is_dict() ? function->dict().find("arguments") : nullptr;
+    if (!arguments || !arguments->is_string()) continue;
+    Json parsed;
+    try {
+      parsed = Json::parse(arguments->str());
+    } catch (const Json::parse_error&) {
+      fail("tool call arguments are not valid JSON: " + arguments->str());
+    }
+    function->mutable_dict().set("arguments", jinja::Value::from_json(parsed));
+  }
+  return value;
 }
 
 std::map<std::string, std::string> special_tokens_of(const Json& tokenizer_config) {
@@ -120,29 +128,30 @@ ChatTemplate ChatTemplate::from_model_dir(const std::string& dir) {
 std::string ChatTemplate::render(const Json& request, const RenderOptions& options) const {
   require(request.is_object(), "the chat request must be a JSON object");
   require(request.contains("messages") && request["messages"].is_array(), "the chat request needs a 'messages' list");
-  Json vars = Json::object();
-  for (const auto& [name, text] : special_tokens_) vars[name] = text;
+  jinja::Value vars = jinja::make_dict();
+  jinja::DictData& names = vars.mutable_dict();
+  for (const auto& [name, text] : special_tokens_) names.set(name, jinja::Value(text));
   if (request.contains("chat_template_kwargs") && !request["chat_template_kwargs"].is_null()) {
     require(request["chat_template_kwargs"].is_object(), "chat_template_kwargs must be a JSON object");
-    for (const auto& [key, value] : request["chat_template_kwargs"].items()) vars[key] = value;
+    for (const auto& [key, value] : request["chat_template_kwargs"].items()) names.set(key, jinja::Value::from_json(value));
   }
-  for (const auto& [key, value] : options.extra_kwargs.items()) vars[key] = value;
-  Json messages = Json::array();
-  for (const auto& message : request["messages"]) messages.push_back(normalize_message(message));
-  vars["messages"] = std::move(messages);
+  for (const auto& [key, value] : options.extra_kwargs.items()) names.set(key, jinja::Value::from_json(value));
+  std::vector<jinja::Value> messages;
+  for (const auto& message : request["messages"]) messages.push_back(message_value(message));
+  names.set("messages", jinja::Value(std::move(messages)));
   bool has_tools = request.contains("tools") && !request["tools"].is_null();
   if (has_tools) require(request["tools"].is_array(), "'tools' must be a list");
-  vars["tools"] = has_tools ? request["tools"] : Json(nullptr);
-  vars["documents"] = nullptr;
+  names.set("tools", has_tools ? jinja::Value::from_json(request["tools"]) : jinja::Value::none());
+  names.set("documents", jinja::Value::none());
   bool add_generation_prompt = true;
   if (request.contains("add_generation_prompt")) {
     require(request["add_generation_prompt"].is_boolean(), "add_generation_prompt must be true or false");
     add_generation_prompt = request["add_generation_prompt"].get<bool>();
   }
-  vars["add_generation_prompt"] = options.add_generation_prompt.value_or(add_generation_prompt);
+  names.set("add_generation_prompt", jinja::Value(options.add_generation_prompt.value_or(add_generation_prompt)));
 
   auto chosen = templates_.find(has_tools && templates_.count("tool_use") ? "tool_use" : "default");
-  return chosen->second->render(jinja::Value::from_json(vars));
+  return chosen->second->render(vars);
 }
 
 }  // namespace m3::chat

@@ -2,16 +2,31 @@
 // Render-time state: the chain of variable scopes, and the builtin lookups the evaluator uses.
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "chat/jinja/value.h"
 
 namespace m3::jinja {
 
+// Scopes hold a handful of names each, so a flat list beats hashing.
 struct Scope {
-  std::unordered_map<std::string, Value> vars;
+  std::vector<std::pair<std::string, Value>> vars;
   std::shared_ptr<Scope> parent;
+
+  const Value* find(const std::string& name) const {
+    for (const auto& [k, v] : vars)
+      if (k == name) return &v;
+    return nullptr;
+  }
+  void set(const std::string& name, Value value) {
+    for (auto& [k, v] : vars) {
+      if (k == name) {
+        v = std::move(value);
+        return;
+      }
+    }
+    vars.emplace_back(name, std::move(value));
+  }
 };
 
 class Context {
@@ -19,13 +34,11 @@ class Context {
   explicit Context(std::shared_ptr<Scope> root) : scope(std::move(root)) {}
 
   Value lookup(const std::string& name) const {
-    for (const Scope* s = scope.get(); s; s = s->parent.get()) {
-      auto it = s->vars.find(name);
-      if (it != s->vars.end()) return it->second;
-    }
+    for (const Scope* s = scope.get(); s; s = s->parent.get())
+      if (const Value* found = s->find(name)) return *found;
     return Value::undefined(name);
   }
-  void set(const std::string& name, Value value) { scope->vars[name] = std::move(value); }
+  void set(const std::string& name, Value value) { scope->set(name, std::move(value)); }
 
   std::shared_ptr<Scope> scope;
   // Scopes that macros were defined in. Macros hold them weakly (a scope holding a macro that

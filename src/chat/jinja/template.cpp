@@ -61,13 +61,13 @@ Value global_strftime_now(CallArgs& args) {
 
 std::shared_ptr<Scope> make_globals() {
   auto globals = std::make_shared<Scope>();
-  globals->vars["range"] = Value::function("range", global_range);
-  globals->vars["dict"] = Value::function("dict", [](CallArgs& a) { return build_dict(a, false); });
-  globals->vars["namespace"] = Value::function("namespace", [](CallArgs& a) { return build_dict(a, true); });
-  globals->vars["strftime_now"] = Value::function("strftime_now", global_strftime_now);
-  globals->vars["raise_exception"] = Value::function("raise_exception", [](CallArgs& a) -> Value {
+  globals->set("range", Value::function("range", global_range));
+  globals->set("dict", Value::function("dict", [](CallArgs& a) { return build_dict(a, false); }));
+  globals->set("namespace", Value::function("namespace", [](CallArgs& a) { return build_dict(a, true); }));
+  globals->set("strftime_now", Value::function("strftime_now", global_strftime_now));
+  globals->set("raise_exception", Value::function("raise_exception", [](CallArgs& a) -> Value {
     fail(a.positional.empty() ? std::string("raise_exception called") : a.positional[0].to_string());
-  });
+  }));
   return globals;
 }
 
@@ -80,7 +80,7 @@ std::string Template::render(const Value& variables) const {
   auto top = std::make_shared<Scope>();
   top->parent = globals;
   if (variables.is_dict())
-    for (const auto& [k, v] : variables.dict().items) top->vars[k] = v;
+    top->vars = variables.dict().items;
   else if (!variables.is_undefined())
     fail("template variables must be a mapping");
   Context ctx(top);
