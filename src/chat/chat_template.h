@@ -19,32 +19,35 @@
 namespace m3::chat {
 
 struct RenderOptions {
-  std::optional<bool> add_generation_prompt;  // overrides the request's (default true)
-  nlohmann::ordered_json extra_kwargs = nlohmann::ordered_json::object();  // merged after chat_template_kwargs
+  std::optional<bool> add_generation_prompt; // overrides the request's (default true)
+  nlohmann::ordered_json extra_kwargs =
+      nlohmann::ordered_json::object(); // merged after chat_template_kwargs
 };
 
 class ChatTemplate {
- public:
+public:
   // One template source; `special_tokens` maps names like "bos_token" to their strings.
-  explicit ChatTemplate(const std::string& source, std::map<std::string, std::string> special_tokens = {});
+  explicit ChatTemplate(const std::string &source,
+                        std::map<std::string, std::string> special_tokens = {});
 
   // chat_template.jinja, else chat_template.json, else tokenizer_config.json's chat_template
   // (a string, or a list of named templates: "default", and "tool_use" when tools are given);
   // the built-in M3 template when the checkpoint has none.
-  static ChatTemplate from_model_dir(const std::string& dir);
+  static ChatTemplate from_model_dir(const std::string &dir);
   // Our own M3 template, byte-identical in output to the official one.
   static ChatTemplate builtin_m3();
 
   // `request` holds messages, optional tools, add_generation_prompt and chat_template_kwargs.
-  std::string render(const nlohmann::ordered_json& request, const RenderOptions& options = {}) const;
+  std::string render(const nlohmann::ordered_json &request,
+                     const RenderOptions &options = {}) const;
 
- private:
+private:
   ChatTemplate() = default;
-  std::map<std::string, std::shared_ptr<const jinja::Template>> templates_;  // by name
+  std::map<std::string, std::shared_ptr<const jinja::Template>> templates_; // by name
   std::map<std::string, std::string> special_tokens_;
 };
 
 // The built-in M3 template's source.
-const std::string& builtin_m3_template_source();
+const std::string &builtin_m3_template_source();
 
-}  // namespace m3::chat
+} // namespace m3::chat

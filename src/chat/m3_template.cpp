@@ -5,7 +5,7 @@
 
 namespace m3::chat {
 
-const std::string& builtin_m3_template_source() {
+const std::string &builtin_m3_template_source() {
   static const std::string source = R"JINJA(
 {#- Prompt layout: ]~!b[ + system turn, developer turn (+ tools), conversation, generation prompt.
     Turns open with "]~b]<role>\n" and close with "[e~[\n"; tool-call tags carry the ]<]minimax[>[ prefix. -#}
@@ -194,4 +194,4 @@ To call tools, wrap all invocations in a single {{ mark }}<tool_call>{{ mark }}<
   return source;
 }
 
-}  // namespace m3::chat
+} // namespace m3::chat

@@ -11,7 +11,7 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string render(const std::string& source, const Json& vars) {
+std::string render(const std::string &source, const Json &vars) {
   return m3::jinja::Template(source).render(m3::jinja::Value::from_json(vars));
 }
 
@@ -22,8 +22,8 @@ TEST(Jinja, SnippetsMatchPythonJinja2) {
   ASSERT_EQ(records.size(), cases.size());
   size_t errors = 0;
   for (size_t index = 0; index < cases.size(); ++index) {
-    const Json& expected = records[index];
-    const Json& c = cases[index];
+    const Json &expected = records[index];
+    const Json &c = cases[index];
     SCOPED_TRACE(c["name"].get<std::string>() + ": " + c["template"].get<std::string>());
     if (expected.contains("error")) {
       ++errors;
@@ -32,7 +32,7 @@ TEST(Jinja, SnippetsMatchPythonJinja2) {
     }
     try {
       EXPECT_EQ(render(c["template"], c["vars"]), expected["expected"].get<std::string>());
-    } catch (const m3::Error& e) {
+    } catch (const m3::Error &e) {
       ADD_FAILURE() << "render failed: " << e.what();
     }
   }
@@ -43,7 +43,7 @@ TEST(Jinja, RaiseExceptionMessageIsTheError) {
   try {
     render("{{ raise_exception('Conversation roles must alternate') }}", Json::object());
     FAIL() << "no exception";
-  } catch (const m3::Error& e) {
+  } catch (const m3::Error &e) {
     EXPECT_STREQ(e.what(), "Conversation roles must alternate");
   }
 }
@@ -52,9 +52,9 @@ TEST(Jinja, SyntaxErrorsNameTheLine) {
   try {
     m3::jinja::Template("line one\n{% if x %}\n{% endfor %}");
     FAIL() << "no exception";
-  } catch (const m3::Error& e) {
+  } catch (const m3::Error &e) {
     EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos) << e.what();
   }
 }
 
-}  // namespace
+} // namespace

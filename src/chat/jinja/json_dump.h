@@ -9,12 +9,12 @@ namespace m3::jinja {
 
 struct JsonFormat {
   bool ensure_ascii = false;
-  std::optional<std::string> indent;  // nullopt: one line
-  std::optional<std::string> item_separator;  // default ", " on one line, "," when indented
+  std::optional<std::string> indent;         // nullopt: one line
+  std::optional<std::string> item_separator; // default ", " on one line, "," when indented
   std::string key_separator = ": ";
   bool sort_keys = false;
 };
 
-std::string to_json(const Value& value, const JsonFormat& format);
+std::string to_json(const Value &value, const JsonFormat &format);
 
-}  // namespace m3::jinja
+} // namespace m3::jinja

@@ -7,14 +7,26 @@
 
 namespace m3::jinja {
 
-enum class TokenType { Text, VarBegin, VarEnd, BlockBegin, BlockEnd, Name, String, Integer, Float, Operator, End };
+enum class TokenType {
+  Text,
+  VarBegin,
+  VarEnd,
+  BlockBegin,
+  BlockEnd,
+  Name,
+  String,
+  Integer,
+  Float,
+  Operator,
+  End
+};
 
 struct Token {
   TokenType type;
-  std::string text;  // decoded string literal, name, operator or number text
+  std::string text; // decoded string literal, name, operator or number text
   int line = 1;
 };
 
-std::vector<Token> tokenize(const std::string& source);
+std::vector<Token> tokenize(const std::string &source);
 
-}  // namespace m3::jinja
+} // namespace m3::jinja

@@ -8,68 +8,74 @@ namespace m3::jinja {
 
 namespace {
 
-template <typename T>
-std::unique_ptr<T> node(int line) {
+template <typename T> std::unique_ptr<T> node(int line) {
   auto n = std::make_unique<T>();
   n->line = line;
   return n;
 }
 
 class Parser {
- public:
-  explicit Parser(const std::vector<Token>& tokens) : tokens_(tokens) {}
+public:
+  explicit Parser(const std::vector<Token> &tokens) : tokens_(tokens) {}
 
   Body parse_template() {
     Body body = parse_body({});
-    if (peek().type != TokenType::End) error("unexpected '" + peek_tag_name() + "' tag");
+    if (peek().type != TokenType::End)
+      error("unexpected '" + peek_tag_name() + "' tag");
     return body;
   }
 
- private:
-  const Token& peek(size_t ahead = 0) const {
+private:
+  const Token &peek(size_t ahead = 0) const {
     size_t i = pos_ + ahead;
     return i < tokens_.size() ? tokens_[i] : tokens_.back();
   }
-  const Token& next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
-  [[noreturn]] void error(const std::string& message) const {
+  const Token &next() { return tokens_[pos_ < tokens_.size() - 1 ? pos_++ : pos_]; }
+  [[noreturn]] void error(const std::string &message) const {
     fail("template syntax error, line " + std::to_string(peek().line) + ": " + message);
   }
-  bool is_op(const char* op, size_t ahead = 0) const {
+  bool is_op(const char *op, size_t ahead = 0) const {
     return peek(ahead).type == TokenType::Operator && peek(ahead).text == op;
   }
-  bool is_name(const char* name, size_t ahead = 0) const {
+  bool is_name(const char *name, size_t ahead = 0) const {
     return peek(ahead).type == TokenType::Name && peek(ahead).text == name;
   }
-  bool accept_op(const char* op) {
-    if (!is_op(op)) return false;
+  bool accept_op(const char *op) {
+    if (!is_op(op))
+      return false;
     next();
     return true;
   }
-  bool accept_name(const char* name) {
-    if (!is_name(name)) return false;
+  bool accept_name(const char *name) {
+    if (!is_name(name))
+      return false;
     next();
     return true;
   }
-  void expect_op(const char* op) {
-    if (!accept_op(op)) error(std::string("expected '") + op + "', got '" + peek().text + "'");
+  void expect_op(const char *op) {
+    if (!accept_op(op))
+      error(std::string("expected '") + op + "', got '" + peek().text + "'");
   }
   std::string expect_name() {
-    if (peek().type != TokenType::Name) error("expected a name, got '" + peek().text + "'");
+    if (peek().type != TokenType::Name)
+      error("expected a name, got '" + peek().text + "'");
     return next().text;
   }
   void expect_block_end() {
-    if (peek().type != TokenType::BlockEnd) error("expected end of tag, got '" + peek().text + "'");
+    if (peek().type != TokenType::BlockEnd)
+      error("expected end of tag, got '" + peek().text + "'");
     next();
   }
   std::string peek_tag_name() const { return peek(1).text; }
 
   // Statements until a `{% <end> %}` tag named in `ends` (left unconsumed).
-  Body parse_body(const std::set<std::string>& ends) {
+  Body parse_body(const std::set<std::string> &ends) {
     Body body;
     while (true) {
-      const Token& token = peek();
+      const Token &token = peek();
       if (token.type == TokenType::End) {
-        if (!ends.empty()) error("unexpected end of template, expected " + *ends.begin());
+        if (!ends.empty())
+          error("unexpected end of template, expected " + *ends.begin());
         return body;
       }
       if (token.type == TokenType::Text) {
@@ -80,11 +86,13 @@ class Parser {
         next();
         auto output = node<OutputStmt>(token.line);
         output->value = parse_tuple(true);
-        if (peek().type != TokenType::VarEnd) error("expected '}}', got '" + peek().text + "'");
+        if (peek().type != TokenType::VarEnd)
+          error("expected '}}', got '" + peek().text + "'");
         next();
         body.push_back(std::move(output));
       } else if (token.type == TokenType::BlockBegin) {
-        if (ends.count(peek(1).text)) return body;
+        if (ends.count(peek(1).text))
+          return body;
         next();
         body.push_back(parse_statement());
       } else {
@@ -94,7 +102,7 @@ class Parser {
   }
 
   // Consumes `{% name %}` where name must be one of `names`; returns it.
-  std::string end_tag(const std::set<std::string>& names) {
+  std::string end_tag(const std::set<std::string> &names) {
     if (peek().type != TokenType::BlockBegin || !names.count(peek(1).text))
       error("expected " + *names.begin());
     next();
@@ -104,13 +112,20 @@ class Parser {
   StmtPtr parse_statement() {
     int line = peek().line;
     std::string keyword = expect_name();
-    if (keyword == "if") return parse_if(line);
-    if (keyword == "for") return parse_for(line);
-    if (keyword == "set") return parse_set(line);
-    if (keyword == "macro") return parse_macro(line);
-    if (keyword == "call") return parse_call_block(line);
-    if (keyword == "filter") return parse_filter_block(line);
-    if (keyword == "with" || keyword == "generation") return parse_scope(line, keyword);
+    if (keyword == "if")
+      return parse_if(line);
+    if (keyword == "for")
+      return parse_for(line);
+    if (keyword == "set")
+      return parse_set(line);
+    if (keyword == "macro")
+      return parse_macro(line);
+    if (keyword == "call")
+      return parse_call_block(line);
+    if (keyword == "filter")
+      return parse_filter_block(line);
+    if (keyword == "with" || keyword == "generation")
+      return parse_scope(line, keyword);
     if (keyword == "break" || keyword == "continue") {
       auto control = node<LoopControlStmt>(line);
       control->flow = keyword == "break" ? Flow::Break : Flow::Continue;
@@ -155,7 +170,8 @@ class Parser {
     }
     while (accept_op(",")) {
       target.is_tuple = true;
-      if (peek().type != TokenType::Name || is_name("in")) break;
+      if (peek().type != TokenType::Name || is_name("in"))
+        break;
       target.names.push_back(expect_name());
     }
     if (parens) {
@@ -168,10 +184,13 @@ class Parser {
   StmtPtr parse_for(int line) {
     auto stmt = node<ForStmt>(line);
     stmt->target = parse_target(false);
-    if (!accept_name("in")) error("expected 'in' in for loop");
+    if (!accept_name("in"))
+      error("expected 'in' in for loop");
     stmt->iterable = parse_tuple(false, {"recursive"});
-    if (accept_name("if")) stmt->filter = parse_expression(true);
-    if (accept_name("recursive")) error("recursive loops are not supported");
+    if (accept_name("if"))
+      stmt->filter = parse_expression(true);
+    if (accept_name("recursive"))
+      error("recursive loops are not supported");
     expect_block_end();
     stmt->body = parse_body({"else", "endfor"});
     if (end_tag({"else", "endfor"}) == "else") {
@@ -194,7 +213,8 @@ class Parser {
     }
     auto stmt = node<SetBlockStmt>(line);
     stmt->target = std::move(target);
-    while (accept_op("|")) stmt->filters.push_back(parse_filter(nullptr));
+    while (accept_op("|"))
+      stmt->filters.push_back(parse_filter(nullptr));
     expect_block_end();
     stmt->body = parse_body({"endset"});
     end_tag({"endset"});
@@ -206,11 +226,14 @@ class Parser {
     std::vector<MacroParam> params;
     expect_op("(");
     while (!accept_op(")")) {
-      if (!params.empty()) expect_op(",");
-      if (accept_op(")")) break;
+      if (!params.empty())
+        expect_op(",");
+      if (accept_op(")"))
+        break;
       MacroParam param;
       param.name = expect_name();
-      if (accept_op("=")) param.default_value = parse_expression(true);
+      if (accept_op("="))
+        param.default_value = parse_expression(true);
       params.push_back(std::move(param));
     }
     return params;
@@ -229,10 +252,12 @@ class Parser {
 
   StmtPtr parse_call_block(int line) {
     auto stmt = node<CallBlockStmt>(line);
-    if (is_op("(")) stmt->caller_params = parse_params();
+    if (is_op("("))
+      stmt->caller_params = parse_params();
     ExprPtr expr = parse_postfix(parse_primary(), false);
-    auto* call = dynamic_cast<Call*>(expr.get());
-    if (!call) error("expected a call in {% call %}");
+    auto *call = dynamic_cast<Call *>(expr.get());
+    if (!call)
+      error("expected a call in {% call %}");
     expr.release();
     stmt->call.reset(call);
     expect_block_end();
@@ -254,10 +279,11 @@ class Parser {
     return stmt;
   }
 
-  StmtPtr parse_scope(int line, const std::string& keyword) {
+  StmtPtr parse_scope(int line, const std::string &keyword) {
     auto stmt = node<ScopeStmt>(line);
     while (keyword == "with" && peek().type != TokenType::BlockEnd) {
-      if (!stmt->assignments.empty()) expect_op(",");
+      if (!stmt->assignments.empty())
+        expect_op(",");
       Target target = parse_target(false);
       expect_op("=");
       stmt->assignments.emplace_back(std::move(target), parse_expression(true));
@@ -272,28 +298,35 @@ class Parser {
 
   // ---- expressions ----
 
-  bool is_tuple_end(const std::set<std::string>& extra_ends) const {
-    const Token& t = peek();
-    if (t.type == TokenType::VarEnd || t.type == TokenType::BlockEnd || t.type == TokenType::End) return true;
-    if (t.type == TokenType::Operator && (t.text == ")" || t.text == "]" || t.text == "}")) return true;
+  bool is_tuple_end(const std::set<std::string> &extra_ends) const {
+    const Token &t = peek();
+    if (t.type == TokenType::VarEnd || t.type == TokenType::BlockEnd || t.type == TokenType::End)
+      return true;
+    if (t.type == TokenType::Operator && (t.text == ")" || t.text == "]" || t.text == "}"))
+      return true;
     return t.type == TokenType::Name && extra_ends.count(t.text);
   }
 
-  ExprPtr parse_tuple(bool with_condexpr, const std::set<std::string>& extra_ends = {}, bool explicit_parens = false) {
+  ExprPtr parse_tuple(bool with_condexpr, const std::set<std::string> &extra_ends = {},
+                      bool explicit_parens = false) {
     int line = peek().line;
     std::vector<ExprPtr> items;
     bool saw_comma = false;
     while (true) {
       if (!items.empty()) {
-        if (!accept_op(",")) break;
+        if (!accept_op(","))
+          break;
         saw_comma = true;
       }
-      if (is_tuple_end(extra_ends)) break;
+      if (is_tuple_end(extra_ends))
+        break;
       items.push_back(parse_expression(with_condexpr));
     }
     if (!saw_comma) {
-      if (!items.empty()) return std::move(items[0]);
-      if (!explicit_parens) error("expected an expression, got '" + peek().text + "'");
+      if (!items.empty())
+        return std::move(items[0]);
+      if (!explicit_parens)
+        error("expected an expression, got '" + peek().text + "'");
     }
     auto tuple = node<ListExpr>(line);
     tuple->items = std::move(items);
@@ -312,13 +345,14 @@ class Parser {
       auto cond = node<Conditional>(line);
       cond->then_value = std::move(expr);
       cond->condition = parse_or();
-      if (accept_name("else")) cond->else_value = parse_condexpr();
+      if (accept_name("else"))
+        cond->else_value = parse_condexpr();
       expr = std::move(cond);
     }
     return expr;
   }
 
-  ExprPtr binary(const std::string& op, ExprPtr left, ExprPtr right, int line) {
+  ExprPtr binary(const std::string &op, ExprPtr left, ExprPtr right, int line) {
     auto b = node<Binary>(line);
     b->op = op;
     b->left = std::move(left);
@@ -359,9 +393,9 @@ class Parser {
     ExprPtr first = parse_math1();
     std::vector<std::pair<std::string, ExprPtr>> rest;
     while (true) {
-      const Token& t = peek();
-      if (t.type == TokenType::Operator &&
-          (t.text == "==" || t.text == "!=" || t.text == "<" || t.text == "<=" || t.text == ">" || t.text == ">=")) {
+      const Token &t = peek();
+      if (t.type == TokenType::Operator && (t.text == "==" || t.text == "!=" || t.text == "<" ||
+                                            t.text == "<=" || t.text == ">" || t.text == ">=")) {
         std::string op = next().text;
         rest.emplace_back(op, parse_math1());
       } else if (is_name("in")) {
@@ -375,7 +409,8 @@ class Parser {
         break;
       }
     }
-    if (rest.empty()) return first;
+    if (rest.empty())
+      return first;
     auto cmp = node<Compare>(line);
     cmp->first = std::move(first);
     cmp->rest = std::move(rest);
@@ -385,7 +420,7 @@ class Parser {
   ExprPtr parse_math1() {
     ExprPtr left = parse_concat();
     while (is_op("+") || is_op("-")) {
-      const Token& t = next();
+      const Token &t = next();
       left = binary(t.text, std::move(left), parse_concat(), t.line);
     }
     return left;
@@ -403,7 +438,7 @@ class Parser {
   ExprPtr parse_math2() {
     ExprPtr left = parse_pow();
     while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
-      const Token& t = next();
+      const Token &t = next();
       left = binary(t.text, std::move(left), parse_pow(), t.line);
     }
     return left;
@@ -429,19 +464,23 @@ class Parser {
       expr = parse_primary();
     }
     expr = parse_postfix(std::move(expr), false);
-    if (with_filter) expr = parse_postfix(std::move(expr), true);
+    if (with_filter)
+      expr = parse_postfix(std::move(expr), true);
     return expr;
   }
 
   ExprPtr parse_primary() {
-    const Token& t = peek();
+    const Token &t = peek();
     int line = t.line;
     if (t.type == TokenType::Name) {
       std::string name = next().text;
       auto lit = node<Literal>(line);
-      if (name == "true" || name == "True") lit->value = Value(true);
-      else if (name == "false" || name == "False") lit->value = Value(false);
-      else if (name == "none" || name == "None") lit->value = Value::none();
+      if (name == "true" || name == "True")
+        lit->value = Value(true);
+      else if (name == "false" || name == "False")
+        lit->value = Value(false);
+      else if (name == "none" || name == "None")
+        lit->value = Value::none();
       else {
         auto n = node<Name>(line);
         n->name = name;
@@ -451,7 +490,8 @@ class Parser {
     }
     if (t.type == TokenType::String) {
       std::string text;
-      while (peek().type == TokenType::String) text += next().text;
+      while (peek().type == TokenType::String)
+        text += next().text;
       auto lit = node<Literal>(line);
       lit->value = Value(std::move(text));
       return lit;
@@ -459,8 +499,10 @@ class Parser {
     if (t.type == TokenType::Integer || t.type == TokenType::Float) {
       auto lit = node<Literal>(line);
       std::string text = next().text;
-      if (t.type == TokenType::Integer) lit->value = Value(static_cast<int64_t>(std::stoll(text)));
-      else lit->value = Value(std::stod(text));
+      if (t.type == TokenType::Integer)
+        lit->value = Value(static_cast<int64_t>(std::stoll(text)));
+      else
+        lit->value = Value(std::stod(text));
       return lit;
     }
     if (accept_op("(")) {
@@ -471,8 +513,10 @@ class Parser {
     if (accept_op("[")) {
       auto list = node<ListExpr>(line);
       while (!accept_op("]")) {
-        if (!list->items.empty()) expect_op(",");
-        if (accept_op("]")) break;
+        if (!list->items.empty())
+          expect_op(",");
+        if (accept_op("]"))
+          break;
         list->items.push_back(parse_expression(true));
       }
       return list;
@@ -480,8 +524,10 @@ class Parser {
     if (accept_op("{")) {
       auto dict = node<DictExpr>(line);
       while (!accept_op("}")) {
-        if (!dict->items.empty()) expect_op(",");
-        if (accept_op("}")) break;
+        if (!dict->items.empty())
+          expect_op(",");
+        if (accept_op("}"))
+          break;
         ExprPtr key = parse_expression(true);
         expect_op(":");
         dict->items.emplace_back(std::move(key), parse_expression(true));
@@ -535,10 +581,12 @@ class Parser {
     int line = peek().line;
     std::vector<ExprPtr> items;
     do {
-      if (is_op("]")) break;
+      if (is_op("]"))
+        break;
       items.push_back(parse_slice_or_expr());
     } while (accept_op(","));
-    if (items.size() == 1) return std::move(items[0]);
+    if (items.size() == 1)
+      return std::move(items[0]);
     auto tuple = node<ListExpr>(line);
     tuple->items = std::move(items);
     tuple->is_tuple = true;
@@ -550,13 +598,16 @@ class Parser {
     ExprPtr start;
     if (!is_op(":")) {
       start = parse_expression(true);
-      if (!is_op(":")) return start;
+      if (!is_op(":"))
+        return start;
     }
     auto slice = node<Slice>(line);
     slice->start = std::move(start);
     expect_op(":");
-    if (!is_op("]") && !is_op(",") && !is_op(":")) slice->stop = parse_expression(true);
-    if (accept_op(":") && !is_op("]") && !is_op(",")) slice->step = parse_expression(true);
+    if (!is_op("]") && !is_op(",") && !is_op(":"))
+      slice->stop = parse_expression(true);
+    if (accept_op(":") && !is_op("]") && !is_op(","))
+      slice->step = parse_expression(true);
     return slice;
   }
 
@@ -565,15 +616,18 @@ class Parser {
     Arguments args;
     bool first = true;
     while (!accept_op(")")) {
-      if (!first) expect_op(",");
+      if (!first)
+        expect_op(",");
       first = false;
-      if (accept_op(")")) break;
+      if (accept_op(")"))
+        break;
       if (peek().type == TokenType::Name && is_op("=", 1)) {
         std::string key = next().text;
         next();
         args.keywords.emplace_back(key, parse_expression(true));
       } else {
-        if (!args.keywords.empty()) error("positional argument after keyword argument");
+        if (!args.keywords.empty())
+          error("positional argument after keyword argument");
         args.positional.push_back(parse_expression(true));
       }
     }
@@ -582,7 +636,8 @@ class Parser {
 
   std::string dotted_name() {
     std::string name = expect_name();
-    while (accept_op(".")) name += "." + expect_name();
+    while (accept_op("."))
+      name += "." + expect_name();
     return name;
   }
 
@@ -590,7 +645,8 @@ class Parser {
     auto filter = node<FilterExpr>(peek().line);
     filter->operand = std::move(operand);
     filter->name = dotted_name();
-    if (accept_op("(")) filter->args = parse_call_args();
+    if (accept_op("("))
+      filter->args = parse_call_args();
     return filter;
   }
 
@@ -599,24 +655,26 @@ class Parser {
     test->operand = std::move(operand);
     test->negated = accept_name("not");
     test->name = dotted_name();
-    const Token& t = peek();
+    const Token &t = peek();
     if (accept_op("(")) {
       test->args = parse_call_args();
-    } else if ((t.type == TokenType::Name || t.type == TokenType::String || t.type == TokenType::Integer ||
-                t.type == TokenType::Float || is_op("[") || is_op("{")) &&
+    } else if ((t.type == TokenType::Name || t.type == TokenType::String ||
+                t.type == TokenType::Integer || t.type == TokenType::Float || is_op("[") ||
+                is_op("{")) &&
                !is_name("else") && !is_name("or") && !is_name("and")) {
-      if (is_name("is")) error("cannot chain multiple tests with 'is'");
+      if (is_name("is"))
+        error("cannot chain multiple tests with 'is'");
       test->args.positional.push_back(parse_postfix(parse_primary(), false));
     }
     return test;
   }
 
-  const std::vector<Token>& tokens_;
+  const std::vector<Token> &tokens_;
   size_t pos_ = 0;
 };
 
-}  // namespace
+} // namespace
 
-Body parse(const std::vector<Token>& tokens) { return Parser(tokens).parse_template(); }
+Body parse(const std::vector<Token> &tokens) { return Parser(tokens).parse_template(); }
 
-}  // namespace m3::jinja
+} // namespace m3::jinja

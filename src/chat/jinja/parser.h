@@ -8,6 +8,6 @@
 
 namespace m3::jinja {
 
-Body parse(const std::vector<Token>& tokens);
+Body parse(const std::vector<Token> &tokens);
 
-}  // namespace m3::jinja
+} // namespace m3::jinja

@@ -11,14 +11,14 @@
 namespace m3::jinja {
 
 class Template {
- public:
-  explicit Template(const std::string& source);  // throws m3::Error on syntax errors
+public:
+  explicit Template(const std::string &source); // throws m3::Error on syntax errors
   // `variables` must be a dict; its keys become template variables. Throws m3::Error on
   // template errors and on raise_exception(), whose message is the error text.
-  std::string render(const Value& variables) const;
+  std::string render(const Value &variables) const;
 
- private:
+private:
   Body body_;
 };
 
-}  // namespace m3::jinja
+} // namespace m3::jinja

@@ -9,14 +9,15 @@
 
 namespace m3::jinja {
 
-const Value* DictData::find(std::string_view key) const {
-  for (const auto& [k, v] : items)
-    if (k == key) return &v;
+const Value *DictData::find(std::string_view key) const {
+  for (const auto &[k, v] : items)
+    if (k == key)
+      return &v;
   return nullptr;
 }
 
-void DictData::set(const std::string& key, Value value) {
-  for (auto& [k, v] : items) {
+void DictData::set(const std::string &key, Value value) {
+  for (auto &[k, v] : items) {
     if (k == key) {
       v = std::move(value);
       return;
@@ -25,10 +26,12 @@ void DictData::set(const std::string& key, Value value) {
   items.emplace_back(key, std::move(value));
 }
 
-const Value* CallArgs::get(size_t index, std::string_view name) const {
-  if (index < positional.size()) return &positional[index];
-  for (const auto& [k, v] : keywords)
-    if (k == name) return &v;
+const Value *CallArgs::get(size_t index, std::string_view name) const {
+  if (index < positional.size())
+    return &positional[index];
+  for (const auto &[k, v] : keywords)
+    if (k == name)
+      return &v;
   return nullptr;
 }
 
@@ -36,7 +39,8 @@ Value::Value(std::vector<Value> items, bool is_tuple)
     : data_(std::make_shared<ListData>(ListData{std::move(items), is_tuple})) {}
 
 Value Value::function(std::string name, Function call) {
-  return Value(Storage(std::make_shared<const FunctionData>(FunctionData{std::move(name), std::move(call)})));
+  return Value(Storage(
+      std::make_shared<const FunctionData>(FunctionData{std::move(name), std::move(call)})));
 }
 
 Value make_dict(std::vector<std::pair<std::string, Value>> items) {
@@ -45,7 +49,7 @@ Value make_dict(std::vector<std::pair<std::string, Value>> items) {
   return Value(std::move(dict));
 }
 
-Value Value::from_json(const nlohmann::ordered_json& json) {
+Value Value::from_json(const nlohmann::ordered_json &json) {
   switch (json.type()) {
   case nlohmann::ordered_json::value_t::null:
     return none();
@@ -62,13 +66,15 @@ Value Value::from_json(const nlohmann::ordered_json& json) {
   case nlohmann::ordered_json::value_t::array: {
     std::vector<Value> items;
     items.reserve(json.size());
-    for (const auto& item : json) items.push_back(from_json(item));
+    for (const auto &item : json)
+      items.push_back(from_json(item));
     return Value(std::move(items));
   }
   case nlohmann::ordered_json::value_t::object: {
     auto dict = std::make_shared<DictData>();
     dict->items.reserve(json.size());
-    for (const auto& [key, item] : json.items()) dict->items.emplace_back(key, from_json(item));
+    for (const auto &[key, item] : json.items())
+      dict->items.emplace_back(key, from_json(item));
     return Value(std::move(dict));
   }
   default:
@@ -77,8 +83,10 @@ Value Value::from_json(const nlohmann::ordered_json& json) {
 }
 
 double Value::as_double() const {
-  if (is_float()) return as_float();
-  if (is_int()) return static_cast<double>(as_int());
+  if (is_float())
+    return as_float();
+  if (is_int())
+    return static_cast<double>(as_int());
   return as_bool() ? 1.0 : 0.0;
 }
 
@@ -106,17 +114,22 @@ bool Value::truthy() const {
 }
 
 std::string format_float(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  if (std::isnan(value))
+    return "nan";
+  if (std::isinf(value))
+    return value > 0 ? "inf" : "-inf";
   char buffer[64];
-  auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
+  auto [end, ec] =
+      std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::scientific);
   std::string sci(buffer, end);
   bool negative = sci[0] == '-';
-  if (negative) sci.erase(0, 1);
+  if (negative)
+    sci.erase(0, 1);
   size_t e = sci.find('e');
   std::string digits = sci.substr(0, e);
   int exponent = std::stoi(sci.substr(e + 1));
-  if (digits.size() > 1) digits.erase(1, 1);  // drop the '.'
+  if (digits.size() > 1)
+    digits.erase(1, 1); // drop the '.'
   std::string out = negative ? "-" : "";
   if (exponent >= -4 && exponent < 16) {
     if (exponent < 0) {
@@ -129,7 +142,8 @@ std::string format_float(double value) {
     return out;
   }
   out += digits.substr(0, 1);
-  if (digits.size() > 1) out += "." + digits.substr(1);
+  if (digits.size() > 1)
+    out += "." + digits.substr(1);
   char exp_text[16];
   std::snprintf(exp_text, sizeof exp_text, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
   return out + exp_text;
@@ -138,15 +152,19 @@ std::string format_float(double value) {
 namespace {
 // Python's str.isprintable() is false for controls, separators and format characters.
 bool python_printable(char32_t c) {
-  if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD) return false;
-  if (c == 0x1680 || (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F)) return false;
-  if ((c >= 0x205F && c <= 0x2064) || c == 0x3000 || c == 0xFEFF) return false;
-  if (c >= 0xD800 && c <= 0xDFFF) return false;
+  if (c < 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD)
+    return false;
+  if (c == 0x1680 || (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F))
+    return false;
+  if ((c >= 0x205F && c <= 0x2064) || c == 0x3000 || c == 0xFEFF)
+    return false;
+  if (c >= 0xD800 && c <= 0xDFFF)
+    return false;
   return true;
 }
-}  // namespace
+} // namespace
 
-std::string repr_string(const std::string& text) {
+std::string repr_string(const std::string &text) {
   bool has_single = text.find('\'') != std::string::npos;
   bool has_double = text.find('"') != std::string::npos;
   char quote = has_single && !has_double ? '"' : '\'';
@@ -203,19 +221,22 @@ std::string Value::repr() const {
     return repr_string(str());
   case Kind::List: {
     std::string out = is_tuple() ? "(" : "[";
-    const auto& items = list();
+    const auto &items = list();
     for (size_t i = 0; i < items.size(); ++i) {
-      if (i) out += ", ";
+      if (i)
+        out += ", ";
       out += items[i].repr();
     }
-    if (is_tuple() && items.size() == 1) out += ",";
+    if (is_tuple() && items.size() == 1)
+      out += ",";
     return out + (is_tuple() ? ")" : "]");
   }
   case Kind::Dict: {
     std::string out = "{";
     bool first = true;
-    for (const auto& [k, v] : dict().items) {
-      if (!first) out += ", ";
+    for (const auto &[k, v] : dict().items) {
+      if (!first)
+        out += ", ";
       first = false;
       out += repr_string(k) + ": " + v.repr();
     }
@@ -261,7 +282,8 @@ std::vector<Value> Value::iterate() const {
   case Kind::Dict: {
     std::vector<Value> keys;
     keys.reserve(dict().items.size());
-    for (const auto& item : dict().items) keys.emplace_back(item.first);
+    for (const auto &item : dict().items)
+      keys.emplace_back(item.first);
     return keys;
   }
   case Kind::String: {
@@ -278,14 +300,18 @@ std::vector<Value> Value::iterate() const {
   }
 }
 
-bool operator==(const Value& a, const Value& b) {
+bool operator==(const Value &a, const Value &b) {
   using Kind = Value::Kind;
   if (a.is_number() && b.is_number()) {
-    if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
-    auto as_integer = [](const Value& v) { return v.is_bool() ? int64_t{v.as_bool()} : v.as_int(); };
+    if (a.is_float() || b.is_float())
+      return a.as_double() == b.as_double();
+    auto as_integer = [](const Value &v) {
+      return v.is_bool() ? int64_t{v.as_bool()} : v.as_int();
+    };
     return as_integer(a) == as_integer(b);
   }
-  if (a.kind() != b.kind()) return false;
+  if (a.kind() != b.kind())
+    return false;
   switch (a.kind()) {
   case Kind::Undefined:
   case Kind::None:
@@ -295,12 +321,16 @@ bool operator==(const Value& a, const Value& b) {
   case Kind::List:
     return a.is_tuple() == b.is_tuple() && a.list() == b.list();
   case Kind::Dict: {
-    if (&a.dict() == &b.dict()) return true;
-    if (a.dict().is_namespace || b.dict().is_namespace) return false;
-    if (a.dict().items.size() != b.dict().items.size()) return false;
-    for (const auto& [k, v] : a.dict().items) {
-      const Value* other = b.dict().find(k);
-      if (!other || !(*other == v)) return false;
+    if (&a.dict() == &b.dict())
+      return true;
+    if (a.dict().is_namespace || b.dict().is_namespace)
+      return false;
+    if (a.dict().items.size() != b.dict().items.size())
+      return false;
+    for (const auto &[k, v] : a.dict().items) {
+      const Value *other = b.dict().find(k);
+      if (!other || !(*other == v))
+        return false;
     }
     return true;
   }
@@ -311,7 +341,7 @@ bool operator==(const Value& a, const Value& b) {
   }
 }
 
-int compare(const Value& a, const Value& b) {
+int compare(const Value &a, const Value &b) {
   if (a.is_number() && b.is_number()) {
     double x = a.as_double(), y = b.as_double();
     return x < y ? -1 : x > y ? 1 : 0;
@@ -321,13 +351,15 @@ int compare(const Value& a, const Value& b) {
     return c < 0 ? -1 : c > 0 ? 1 : 0;
   }
   if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
-    const auto& x = a.list();
-    const auto& y = b.list();
+    const auto &x = a.list();
+    const auto &y = b.list();
     for (size_t i = 0; i < x.size() && i < y.size(); ++i)
-      if (!(x[i] == y[i])) return compare(x[i], y[i]);
+      if (!(x[i] == y[i]))
+        return compare(x[i], y[i]);
     return x.size() < y.size() ? -1 : x.size() > y.size() ? 1 : 0;
   }
-  fail("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() + "'");
+  fail("'<' not supported between instances of '" + a.type_name() + "' and '" + b.type_name() +
+       "'");
 }
 
-}  // namespace m3::jinja
+} // namespace m3::jinja

@@ -17,7 +17,7 @@ namespace m3::jinja {
 class Value;
 
 struct Undefined {
-  std::string name;  // what was looked up, for error messages
+  std::string name; // what was looked up, for error messages
 };
 struct None {};
 
@@ -27,28 +27,28 @@ struct ListData {
 };
 
 struct DictData {
-  std::vector<std::pair<std::string, Value>> items;  // insertion order, like Python dicts
+  std::vector<std::pair<std::string, Value>> items; // insertion order, like Python dicts
   bool is_namespace = false;
-  const Value* find(std::string_view key) const;
-  void set(const std::string& key, Value value);
+  const Value *find(std::string_view key) const;
+  void set(const std::string &key, Value value);
 };
 
 struct CallArgs {
   std::vector<Value> positional;
   std::vector<std::pair<std::string, Value>> keywords;
   // Argument `index` by position or by keyword `name`; nullptr when absent.
-  const Value* get(size_t index, std::string_view name) const;
+  const Value *get(size_t index, std::string_view name) const;
 };
 
 class Interpreter;
-using Function = std::function<Value(CallArgs& args)>;
+using Function = std::function<Value(CallArgs &args)>;
 struct FunctionData {
   std::string name;
   Function call;
 };
 
 class Value {
- public:
+public:
   enum class Kind { Undefined, None, Bool, Int, Float, String, List, Dict, Function };
 
   Value() : data_(Undefined{}) {}
@@ -58,12 +58,12 @@ class Value {
   Value(int v) : data_(static_cast<int64_t>(v)) {}
   Value(int64_t v) : data_(v) {}
   Value(double v) : data_(v) {}
-  Value(const char* s) : data_(std::make_shared<const std::string>(s)) {}
+  Value(const char *s) : data_(std::make_shared<const std::string>(s)) {}
   Value(std::string s) : data_(std::make_shared<const std::string>(std::move(s))) {}
   Value(std::vector<Value> items, bool is_tuple = false);
   Value(std::shared_ptr<DictData> dict) : data_(std::move(dict)) {}
   static Value function(std::string name, Function call);
-  static Value from_json(const nlohmann::ordered_json& json);
+  static Value from_json(const nlohmann::ordered_json &json);
 
   Kind kind() const { return static_cast<Kind>(data_.index()); }
   bool is_undefined() const { return kind() == Kind::Undefined; }
@@ -80,27 +80,27 @@ class Value {
   bool as_bool() const { return std::get<bool>(data_); }
   int64_t as_int() const { return std::get<int64_t>(data_); }
   double as_float() const { return std::get<double>(data_); }
-  double as_double() const;  // int, float or bool as a double
-  const std::string& str() const { return *std::get<StringPtr>(data_); }
-  const std::vector<Value>& list() const { return std::get<ListPtr>(data_)->items; }
+  double as_double() const; // int, float or bool as a double
+  const std::string &str() const { return *std::get<StringPtr>(data_); }
+  const std::vector<Value> &list() const { return std::get<ListPtr>(data_)->items; }
   bool is_tuple() const { return is_list() && std::get<ListPtr>(data_)->is_tuple; }
-  const DictData& dict() const { return *std::get<DictPtr>(data_); }
-  DictData& mutable_dict() const { return *std::get<DictPtr>(data_); }
-  const FunctionData& fn() const { return *std::get<FunctionPtr>(data_); }
-  const std::string& undefined_name() const { return std::get<Undefined>(data_).name; }
+  const DictData &dict() const { return *std::get<DictPtr>(data_); }
+  DictData &mutable_dict() const { return *std::get<DictPtr>(data_); }
+  const FunctionData &fn() const { return *std::get<FunctionPtr>(data_); }
+  const std::string &undefined_name() const { return std::get<Undefined>(data_).name; }
 
   bool truthy() const;
   // Python's str(): what `{{ value }}` prints.
   std::string to_string() const;
   // Python's repr(): how values print inside lists and dicts.
   std::string repr() const;
-  std::string type_name() const;  // Python type name, for error messages
+  std::string type_name() const; // Python type name, for error messages
   // Items as iterated by `for`: list items, dict keys, string characters.
   std::vector<Value> iterate() const;
 
-  friend bool operator==(const Value& a, const Value& b);
+  friend bool operator==(const Value &a, const Value &b);
 
- private:
+private:
   using StringPtr = std::shared_ptr<const std::string>;
   using ListPtr = std::shared_ptr<ListData>;
   using DictPtr = std::shared_ptr<DictData>;
@@ -114,10 +114,10 @@ class Value {
 Value make_dict(std::vector<std::pair<std::string, Value>> items = {});
 
 // Python's three-way comparison for <, <=, >, >=; throws m3::Error for unorderable types.
-int compare(const Value& a, const Value& b);
+int compare(const Value &a, const Value &b);
 // Python float repr (shortest round-trip digits).
 std::string format_float(double value);
 // Python repr of a str.
-std::string repr_string(const std::string& text);
+std::string repr_string(const std::string &text);
 
-}  // namespace m3::jinja
+} // namespace m3::jinja
