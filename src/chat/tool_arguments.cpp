@@ -5,6 +5,7 @@
 #include <deque>
 #include <vector>
 
+#include "chat/jinja/utf8.h"
 #include "chat/markers.h"
 #include "chat/namespaced_tags.h"
 
@@ -102,24 +103,6 @@ std::optional<Arguments> parse_json_of_kind(std::string_view text, bool want_obj
   return parsed;
 }
 
-void append_utf8(std::string &out, unsigned long code) {
-  if (code < 0x80) {
-    out += static_cast<char>(code);
-  } else if (code < 0x800) {
-    out += static_cast<char>(0xC0 | (code >> 6));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else if (code < 0x10000) {
-    out += static_cast<char>(0xE0 | (code >> 12));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (code >> 18));
-    out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (code & 0x3F));
-  }
-}
-
 // Decodes the entity at the start of `text` into `out`; returns its length, 0 if none.
 size_t decode_entity(std::string_view text, std::string &out) {
   static constexpr std::pair<std::string_view, char> kNamed[] = {
@@ -144,7 +127,7 @@ size_t decode_entity(std::string_view text, std::string &out) {
     return 0;
   if (code == 0 || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF))
     return 0;
-  append_utf8(out, code);
+  jinja::utf8::append(out, static_cast<char32_t>(code));
   return semicolon + 1;
 }
 

@@ -1,6 +1,7 @@
 // Round trip through the official template: random assistant turns (reasoning, content, tool calls
 // with schema-typed arguments) are rendered by Python Jinja2 with MiniMax-M3's chat_template.jinja
-// (fetched by scripts/assets/templates.sh), and the rendered turn must parse back to the same
+// (fetched by scripts/assets/templates.sh; tool-call arguments sent as JSON strings, as OpenAI
+// clients do), and the rendered turn must parse back to the same
 // reasoning, content, call names and arguments, in every thinking mode and in random pieces.
 #include <gtest/gtest.h>
 
@@ -8,11 +9,11 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "m3_cli.h"
 #include "parse_test_util.h"
 
 namespace m3::chat {
@@ -166,13 +167,6 @@ ordered_json without_nulls(const ordered_json &value) {
   return value;
 }
 
-std::string read_file(const fs::path &path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
 TEST(ParseRoundTrip, OfficialTemplateRenderingsParseBack) {
   ASSERT_TRUE(fs::exists(kTemplate)) << kTemplate << " missing: run scripts/assets/templates.sh";
   unsigned seed = std::random_device{}();
@@ -212,9 +206,10 @@ TEST(ParseRoundTrip, OfficialTemplateRenderingsParseBack) {
         parameters = {{"type", "object"},
                       {"properties", {{"ref_arg", parameters["$defs"]["shared_obj"]}}}};
       ordered_json arguments = gen.value(parameters);
-      tool_calls.push_back({{"id", "call_" + std::to_string(c)},
-                            {"type", "function"},
-                            {"function", {{"name", function["name"]}, {"arguments", arguments}}}});
+      tool_calls.push_back(
+          {{"id", "call_" + std::to_string(c)},
+           {"type", "function"},
+           {"function", {{"name", function["name"]}, {"arguments", arguments.dump()}}}});
       calls.push_back({function["name"], without_nulls(arguments)});
     }
     if (call_count > 0)
@@ -233,7 +228,7 @@ TEST(ParseRoundTrip, OfficialTemplateRenderingsParseBack) {
   std::string command = "python3 tests/chat/render_chat_template.py " + std::string(kTemplate) +
                         " " + (dir / "cases.json").string() + " " + (dir / "out.json").string();
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
-  ordered_json rendered = ordered_json::parse(read_file(dir / "out.json"));
+  ordered_json rendered = ordered_json::parse(test_support::read_file_text(dir / "out.json"));
   fs::remove_all(dir);
   ASSERT_EQ(rendered.size(), cases.size());
 
