@@ -24,7 +24,8 @@ others=(MiniMax-M2 Qwen-Qwen3-0.6B Qwen3-Coder Qwen-Qwen2.5-7B-Instruct meta-lla
         meta-llama-Llama-3.2-3B-Instruct meta-llama-Llama-3.3-70B-Instruct deepseek-ai-DeepSeek-R1-Distill-Qwen-32B
         deepseek-ai-DeepSeek-V3.1 openai-gpt-oss-120b mistralai-Mistral-Nemo-Instruct-2407
         Mistral-Small-3.2-24B-Instruct-2506 google-gemma-2-2b-it HuggingFaceTB-SmolLM3-3B moonshotai-Kimi-K2 GLM-4.6
-        microsoft-Phi-3.5-mini-instruct NousResearch-Hermes-3-Llama-3.1-8B-tool_use ibm-granite-granite-3.3-2B-Instruct)
+        microsoft-Phi-3.5-mini-instruct NousResearch-Hermes-3-Llama-3.1-8B-tool_use ibm-granite-granite-3.3-2B-Instruct
+        meetkai-functionary-medium-v3.1 meetkai-functionary-medium-v3.2)
 complete=1
 for name in "${others[@]}"; do [ -s "$root/$name.jinja" ] || complete=0; done
 if [ -f "$template" ] && [ "$complete" = 1 ]; then

@@ -109,7 +109,8 @@ INSTANTIATE_TEST_SUITE_P(
         "deepseek-ai-DeepSeek-V3.1", "openai-gpt-oss-120b", "mistralai-Mistral-Nemo-Instruct-2407",
         "Mistral-Small-3.2-24B-Instruct-2506", "google-gemma-2-2b-it", "HuggingFaceTB-SmolLM3-3B",
         "moonshotai-Kimi-K2", "GLM-4.6", "microsoft-Phi-3.5-mini-instruct",
-        "NousResearch-Hermes-3-Llama-3.1-8B-tool_use", "ibm-granite-granite-3.3-2B-Instruct"),
+        "NousResearch-Hermes-3-Llama-3.1-8B-tool_use", "ibm-granite-granite-3.3-2B-Instruct",
+        "meetkai-functionary-medium-v3.1", "meetkai-functionary-medium-v3.2"),
     [](const ::testing::TestParamInfo<std::string> &info) {
       std::string name = info.param;
       for (char &c : name)

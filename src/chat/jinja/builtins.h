@@ -22,5 +22,7 @@ Value call_value(const Value &callee, CallArgs &args);
 // Python's `item in container`.
 bool contains(const Value &container, const Value &item);
 [[noreturn]] void fail_undefined(const Value &undefined);
+// HTML escaping as markupsafe does it (& < > " ').
+std::string html_escape(const std::string &text);
 
 } // namespace m3::jinja

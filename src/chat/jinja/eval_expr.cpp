@@ -47,8 +47,13 @@ Value arithmetic(const std::string &op, const Value &a, const Value &b) {
   require_defined(a);
   require_defined(b);
   if (op == "+") {
-    if (a.is_string() && b.is_string())
+    if (a.is_markup() || b.is_markup()) {
+      if (a.is_string() && b.is_string())
+        return Value::markup((a.is_markup() ? a.str() : html_escape(a.str())) +
+                             (b.is_markup() ? b.str() : html_escape(b.str())));
+    } else if (a.is_string() && b.is_string()) {
       return Value(a.str() + b.str());
+    }
     if (a.is_list() && b.is_list() && a.is_tuple() == b.is_tuple()) {
       std::vector<Value> items = a.list();
       items.insert(items.end(), b.list().begin(), b.list().end());

@@ -106,7 +106,6 @@ Value filter_capitalize(Context &, const Value &input, const CallArgs &) {
 Value filter_string(Context &, const Value &input, const CallArgs &) {
   return Value(input.to_string());
 }
-Value filter_identity(Context &, const Value &input, const CallArgs &) { return input; }
 
 Value filter_trim(Context &, const Value &input, const CallArgs &args) {
   const Value *chars = args.get(0, "chars");
@@ -180,8 +179,11 @@ Value filter_list(Context &, const Value &input, const CallArgs &) {
   return Value(input.iterate());
 }
 
+// map/select/reject yield nothing for a falsy input (None included), as Jinja2's do_map does.
 Value filter_map(Context &ctx, const Value &input, const CallArgs &args) {
   std::vector<Value> out;
+  if (!input.truthy())
+    return Value(std::move(out));
   const Value *attribute = args.get(static_cast<size_t>(-1), "attribute");
   if (attribute) {
     const Value *fallback = args.get(static_cast<size_t>(-1), "default");
@@ -202,6 +204,8 @@ Value filter_map(Context &ctx, const Value &input, const CallArgs &args) {
 
 Value select_items(Context &ctx, const Value &input, const CallArgs &args, bool by_attribute,
                    bool keep) {
+  if (!input.truthy())
+    return Value(std::vector<Value>{});
   size_t test_at = by_attribute ? 1 : 0;
   if (by_attribute && args.positional.empty())
     fail("selectattr/rejectattr need an attribute name");
@@ -333,30 +337,16 @@ Value filter_abs(Context &, const Value &input, const CallArgs &) {
   fail("bad operand type for abs(): '" + input.type_name() + "'");
 }
 
+Value filter_safe(Context &, const Value &input, const CallArgs &) {
+  return input.is_markup() ? input : Value::markup(input.to_string());
+}
+
 Value filter_escape(Context &, const Value &input, const CallArgs &) {
-  std::string out;
-  for (char c : input.to_string()) {
-    switch (c) {
-    case '&':
-      out += "&amp;";
-      break;
-    case '<':
-      out += "&lt;";
-      break;
-    case '>':
-      out += "&gt;";
-      break;
-    case '"':
-      out += "&#34;";
-      break;
-    case '\'':
-      out += "&#39;";
-      break;
-    default:
-      out += c;
-    }
-  }
-  return Value(std::move(out));
+  return input.is_markup() ? input : Value::markup(html_escape(input.to_string()));
+}
+
+Value filter_forceescape(Context &, const Value &input, const CallArgs &) {
+  return Value::markup(html_escape(input.to_string()));
 }
 
 Value filter_tojson(Context &, const Value &input, const CallArgs &args) {
@@ -436,47 +426,48 @@ Value filter_center(Context &, const Value &input, const CallArgs &args) {
 }
 
 const std::unordered_map<std::string, FilterFn> &filters() {
-  static const std::unordered_map<std::string, FilterFn> table = {{"default", filter_default},
-                                                                  {"d", filter_default},
-                                                                  {"length", filter_length},
-                                                                  {"count", filter_length},
-                                                                  {"first", filter_first},
-                                                                  {"last", filter_last},
-                                                                  {"join", filter_join},
-                                                                  {"upper", filter_upper},
-                                                                  {"lower", filter_lower},
-                                                                  {"title", filter_title},
-                                                                  {"capitalize", filter_capitalize},
-                                                                  {"string", filter_string},
-                                                                  {"safe", filter_identity},
-                                                                  {"trim", filter_trim},
-                                                                  {"replace", filter_replace},
-                                                                  {"int", filter_int},
-                                                                  {"float", filter_float},
-                                                                  {"list", filter_list},
-                                                                  {"map", filter_map},
-                                                                  {"select", filter_select},
-                                                                  {"reject", filter_reject},
-                                                                  {"selectattr", filter_selectattr},
-                                                                  {"rejectattr", filter_rejectattr},
-                                                                  {"unique", filter_unique},
-                                                                  {"sort", filter_sort},
-                                                                  {"items", filter_items},
-                                                                  {"dictsort", filter_dictsort},
-                                                                  {"indent", filter_indent},
-                                                                  {"round", filter_round},
-                                                                  {"abs", filter_abs},
-                                                                  {"escape", filter_escape},
-                                                                  {"e", filter_escape},
-                                                                  {"forceescape", filter_escape},
-                                                                  {"tojson", filter_tojson},
-                                                                  {"reverse", filter_reverse},
-                                                                  {"sum", filter_sum},
-                                                                  {"max", filter_max},
-                                                                  {"min", filter_min},
-                                                                  {"attr", filter_attr},
-                                                                  {"wordcount", filter_wordcount},
-                                                                  {"center", filter_center}};
+  static const std::unordered_map<std::string, FilterFn> table = {
+      {"default", filter_default},
+      {"d", filter_default},
+      {"length", filter_length},
+      {"count", filter_length},
+      {"first", filter_first},
+      {"last", filter_last},
+      {"join", filter_join},
+      {"upper", filter_upper},
+      {"lower", filter_lower},
+      {"title", filter_title},
+      {"capitalize", filter_capitalize},
+      {"string", filter_string},
+      {"safe", filter_safe},
+      {"trim", filter_trim},
+      {"replace", filter_replace},
+      {"int", filter_int},
+      {"float", filter_float},
+      {"list", filter_list},
+      {"map", filter_map},
+      {"select", filter_select},
+      {"reject", filter_reject},
+      {"selectattr", filter_selectattr},
+      {"rejectattr", filter_rejectattr},
+      {"unique", filter_unique},
+      {"sort", filter_sort},
+      {"items", filter_items},
+      {"dictsort", filter_dictsort},
+      {"indent", filter_indent},
+      {"round", filter_round},
+      {"abs", filter_abs},
+      {"escape", filter_escape},
+      {"e", filter_escape},
+      {"forceescape", filter_forceescape},
+      {"tojson", filter_tojson},
+      {"reverse", filter_reverse},
+      {"sum", filter_sum},
+      {"max", filter_max},
+      {"min", filter_min},
+      {"attr", filter_attr},
+      {"wordcount", filter_wordcount},
+      {"center", filter_center}};
   return table;
 }
 

@@ -228,6 +228,32 @@ int64_t normalize_index(int64_t index, size_t size) {
 
 } // namespace
 
+std::string html_escape(const std::string &text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+    case '&':
+      out += "&amp;";
+      break;
+    case '<':
+      out += "&lt;";
+      break;
+    case '>':
+      out += "&gt;";
+      break;
+    case '"':
+      out += "&#34;";
+      break;
+    case '\'':
+      out += "&#39;";
+      break;
+    default:
+      out += c;
+    }
+  }
+  return out;
+}
+
 [[noreturn]] void fail_undefined(const Value &undefined) {
   fail("'" + undefined.undefined_name() + "' is undefined");
 }

@@ -76,6 +76,14 @@ public:
   bool is_list() const { return kind() == Kind::List; }
   bool is_dict() const { return kind() == Kind::Dict; }
   bool is_function() const { return kind() == Kind::Function; }
+  // Markup (the `safe`/`escape` filters' result): `+` with a plain string HTML-escapes the plain
+  // side.
+  static Value markup(std::string s) {
+    Value v(std::move(s));
+    v.markup_ = true;
+    return v;
+  }
+  bool is_markup() const { return markup_ && is_string(); }
 
   bool as_bool() const { return std::get<bool>(data_); }
   int64_t as_int() const { return std::get<int64_t>(data_); }
@@ -109,6 +117,7 @@ private:
                                FunctionPtr>;
   explicit Value(Storage data) : data_(std::move(data)) {}
   Storage data_;
+  bool markup_ = false;
 };
 
 Value make_dict(std::vector<std::pair<std::string, Value>> items = {});
