@@ -115,6 +115,24 @@ for (const key of ['prompt_tokens', 'completion_tokens', 'total_tokens']) assert
 // The repeated prompt is served from the prefix cache the first request filled.
 assert.ok(usage.prompt_tokens_details.cached_tokens > 0, 'second identical prompt hits the prefix cache');
 
+// --- stop strings cut the text where they first appear (matched on detokenized text)
+if (message.content.length >= 8) {
+  const stop = message.content.slice(4, 7);
+  const cut = await client.chat.completions.create({
+    model, messages: user('Who made the heaven and the earth?'), max_tokens: 12, temperature: 0,
+    chat_template_kwargs: { thinking_mode: 'disabled' }, stop: ['@@never@@', stop],
+  });
+  assert.equal(cut.choices[0].message.content, message.content.slice(0, message.content.indexOf(stop)));
+  assert.equal(cut.choices[0].finish_reason, 'stop');
+}
+
+// --- a seed makes sampling reproducible; penalties and truncations are accepted
+const sampled = async () => (await client.chat.completions.create({
+  model, messages: user('Sing a psalm'), max_tokens: 10, temperature: 1.2, top_p: 0.9, top_k: 50,
+  min_p: 0.01, presence_penalty: 0.5, frequency_penalty: 0.3, repetition_penalty: 1.1, seed: 1234,
+})).choices[0].message.content;
+assert.equal(await sampled(), await sampled());
+
 // --- logprobs
 const withLogprobs = await client.chat.completions.create({
   model, messages: user('In the beginning'), max_tokens: 4, temperature: 0, logprobs: true, top_logprobs: 3,
