@@ -1,4 +1,5 @@
 // `m3 serve`: the OpenAI-compatible server. Without --model it serves the embedded default model.
+#include <pthread.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -146,6 +147,9 @@ int serve(const std::vector<std::string> &argv) {
   std::fprintf(stderr, "m3 serve: serving '%s' (max_model_len %d) on http://%s:%d\n",
                model.name().c_str(), model.max_model_len(), http_options.host.c_str(), port);
   http.serve();
+  // serve() also returns if listening fails; wake the waiter so it can finish (no-op after a
+  // real signal, which it has already taken).
+  pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();
   std::fprintf(stderr, "m3 serve: stopped\n");
   return 0;
