@@ -165,10 +165,17 @@ std::string prepare_default_model() {
   std::error_code ignored;
   fs::create_directories(dir, ignored);
   require(fs::is_directory(dir), "cannot create the model cache directory " + dir.string());
+  // Other processes may be loading from the same directory: replace files only when they
+  // changed, and atomically (write aside, then rename).
   for (const char *name : {"config.json", "tokenizer.json", "chat_template.jinja"}) {
     if (!fs::exists(source / name))
       continue;
-    fs::copy_file(source / name, dir / name, fs::copy_options::overwrite_existing);
+    const std::string text = read_file(source / name);
+    if (fs::exists(dir / name) && read_file(dir / name) == text)
+      continue;
+    const fs::path aside = dir / (std::string(name) + ".tmp" + std::to_string(::getpid()));
+    std::ofstream(aside, std::ios::binary) << text;
+    fs::rename(aside, dir / name);
   }
   if (!fs::exists(dir / "model.safetensors"))
     write_random_weights(dir.string());
