@@ -35,8 +35,8 @@ O200K_PATTERN = (
 # Python's re has no \p classes; for training an ASCII rendering of the same pattern is enough
 # (the corpus is ASCII, and any split gives valid merges).
 TRAIN_PATTERN = re.compile(
-    r"[^\r\n A-Za-z0-9]?[A-Z]*[a-z]+(?:'s|'t|'re|'ve|'m|'ll|'d)?"
-    r"|[^\r\n A-Za-z0-9]?[A-Z]+[a-z]*(?:'s|'t|'re|'ve|'m|'ll|'d)?"
+    r"[^\r\nA-Za-z0-9]?[A-Z]*[a-z]+(?:'s|'t|'re|'ve|'m|'ll|'d)?"
+    r"|[^\r\nA-Za-z0-9]?[A-Z]+[a-z]*(?:'s|'t|'re|'ve|'m|'ll|'d)?"
     r"|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 )
 
