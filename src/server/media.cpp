@@ -2,49 +2,10 @@
 
 #include <optional>
 
+#include "core/base64.h"
+
 namespace m3::server {
 namespace {
-
-std::optional<std::string> decode_base64(const std::string &text, size_t begin) {
-  auto value = [](char c) -> int {
-    if (c >= 'A' && c <= 'Z')
-      return c - 'A';
-    if (c >= 'a' && c <= 'z')
-      return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-      return c - '0' + 52;
-    if (c == '+' || c == '-')
-      return 62;
-    if (c == '/' || c == '_')
-      return 63;
-    return -1;
-  };
-  std::string out;
-  uint32_t buffer = 0;
-  int bits = 0;
-  size_t padding = 0;
-  for (size_t i = begin; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    if (padding > 0)
-      return std::nullopt; // data after padding
-    const int v = value(c);
-    if (v < 0)
-      return std::nullopt;
-    buffer = (buffer << 6) | uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(char((buffer >> bits) & 0xFF));
-    }
-  }
-  if (padding > 2 || bits >= 6)
-    return std::nullopt;
-  return out;
-}
 
 bool starts_with(const std::string &data, const std::string &magic, size_t at = 0) {
   return data.size() >= at + magic.size() && data.compare(at, magic.size(), magic) == 0;
@@ -78,14 +39,15 @@ std::string validate_media_data_url(const std::string &url) {
   const bool video = mime.rfind("video/", 0) == 0;
   if (!image && !video)
     return "data URL type '" + mime + "' is not an image or video type";
-  auto data = decode_base64(url, comma + 1);
-  if (!data)
+  auto bytes = decode_base64(std::string_view(url).substr(comma + 1));
+  if (!bytes)
     return "data URL is not valid base64";
-  if (data->empty())
+  const std::string data(bytes->begin(), bytes->end());
+  if (data.empty())
     return "data URL holds no data";
-  if (image && !is_image(*data))
+  if (image && !is_image(data))
     return "data URL does not hold a PNG, JPEG, GIF, WebP or BMP image";
-  if (video && !is_video(*data))
+  if (video && !is_video(data))
     return "data URL does not hold an MP4, WebM or AVI video";
   return "";
 }

@@ -6,10 +6,9 @@
 #include <string>
 #include <string_view>
 
-namespace m3::utf8 {
+#include "core/utf8.h"  // append
 
-// Appends the UTF-8 encoding of a Unicode scalar value.
-void append(std::string &out, char32_t code_point);
+namespace m3::utf8 {
 
 // Length of the well-formed sequence starting at text[pos], or 0 when it is ill-formed or
 // truncated. Follows the Unicode "maximal subpart" rules (no overlongs, no surrogates).

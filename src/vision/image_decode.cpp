@@ -1,5 +1,7 @@
 #include "vision/image_decode.h"
 
+#include "core/base64.h"
+
 #include <gif_lib.h>
 #include <jpeglib.h>
 #include <png.h>
@@ -274,20 +276,6 @@ RgbImage decode_gif(const uint8_t *data, size_t size, const MediaLimits &limits)
   }
 }
 
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z')
-    return c - 'A';
-  if (c >= 'a' && c <= 'z')
-    return c - 'a' + 26;
-  if (c >= '0' && c <= '9')
-    return c - '0' + 52;
-  if (c == '+' || c == '-')
-    return 62;
-  if (c == '/' || c == '_')
-    return 63;
-  return -1;
-}
-
 } // namespace
 
 RgbImage decode_image(const uint8_t *data, size_t size, const MediaLimits &limits) {
@@ -310,32 +298,6 @@ RgbImage decode_image(const std::vector<uint8_t> &bytes, const MediaLimits &limi
   return decode_image(bytes.data(), bytes.size(), limits);
 }
 
-std::vector<uint8_t> decode_base64(const std::string &text) {
-  std::vector<uint8_t> out;
-  out.reserve(text.size() / 4 * 3);
-  uint32_t buffer = 0;
-  int bits = 0;
-  size_t padding = 0;
-  for (char c : text) {
-    if (c == '=') {
-      ++padding;
-      continue;
-    }
-    if (c == ' ' || c == '\n' || c == '\r' || c == '\t')
-      continue;
-    const int value = base64_value(c);
-    require(value >= 0 && padding == 0, "invalid base64 data");
-    buffer = (buffer << 6) | uint32_t(value);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(uint8_t(buffer >> bits));
-    }
-  }
-  require(padding <= 2 && bits < 6, "invalid base64 data");
-  return out;
-}
-
 std::vector<uint8_t> read_media_bytes(const std::string &file_or_data_url,
                                       const MediaLimits &limits) {
   std::vector<uint8_t> bytes;
@@ -347,7 +309,9 @@ std::vector<uint8_t> read_media_bytes(const std::string &file_or_data_url,
             "data URLs must be base64 encoded (data:<mime>;base64,...)");
     require((file_or_data_url.size() - comma) / 4 * 3 <= limits.max_bytes + 3,
             "media data URL is over the limit of " + std::to_string(limits.max_bytes) + " bytes");
-    bytes = decode_base64(file_or_data_url.substr(comma + 1));
+    auto decoded = decode_base64(std::string_view(file_or_data_url).substr(comma + 1));
+    require(decoded.has_value(), "invalid base64 data");
+    bytes = std::move(*decoded);
   } else {
     std::ifstream in(file_or_data_url, std::ios::binary | std::ios::ate);
     require(bool(in), "cannot read media file " + file_or_data_url);

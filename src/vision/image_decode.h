@@ -34,6 +34,5 @@ RgbImage decode_image(const std::vector<uint8_t> &bytes, const MediaLimits &limi
 // The bytes of a local file or of a `data:<mime>;base64,...` URL (size checked against limits).
 std::vector<uint8_t> read_media_bytes(const std::string &file_or_data_url,
                                       const MediaLimits &limits = {});
-std::vector<uint8_t> decode_base64(const std::string &text);
 
 } // namespace m3::vision

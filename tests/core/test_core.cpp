@@ -5,7 +5,9 @@
 #include <random>
 #include <vector>
 
+#include "core/base64.h"
 #include "core/dtype.h"
+#include "core/utf8.h"
 #include "core/error.h"
 #include "core/parallel.h"
 
@@ -50,6 +52,25 @@ TEST(DType, NamesRoundTripAndUnknownFails) {
   for (DType t : {DType::kF32, DType::kBF16, DType::kF16, DType::kF8E4M3, DType::kU8})
     EXPECT_EQ(dtype_from_name(dtype_name(t)), t);
   EXPECT_THROW(dtype_from_name("F64"), Error);
+}
+
+TEST(Base64, DecodesBothAlphabetsSkipsWhitespaceAndRejectsMalformedText) {
+  auto bytes = [](std::string_view s) { return std::vector<uint8_t>(s.begin(), s.end()); };
+  EXPECT_EQ(decode_base64("aGVsbG8="), bytes("hello"));
+  EXPECT_EQ(decode_base64("aGVs\nbG8="), bytes("hello"));
+  EXPECT_EQ(decode_base64("-_8="), (std::vector<uint8_t>{0xFB, 0xFF}));  // URL-safe
+  EXPECT_EQ(decode_base64("+/8="), (std::vector<uint8_t>{0xFB, 0xFF}));
+  EXPECT_EQ(decode_base64(""), std::vector<uint8_t>{});
+  EXPECT_FALSE(decode_base64("aGVsbG8=x").has_value());  // data after padding
+  EXPECT_FALSE(decode_base64("aGV*").has_value());
+  EXPECT_FALSE(decode_base64("a").has_value());          // dangling partial byte
+  EXPECT_FALSE(decode_base64("aGVsbG8===").has_value());
+}
+
+TEST(Utf8, AppendEncodesEveryLength) {
+  std::string out;
+  for (char32_t cp : {U'A', U'\u00e9', U'\u20ac', U'\U0001F999'}) utf8::append(out, cp);
+  EXPECT_EQ(out, "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\xA6\x99");
 }
 
 TEST(ThreadPool, CoversEveryIndexOnce) {
