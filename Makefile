@@ -2,7 +2,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: deps build test demo clean
+.PHONY: deps build test test-asan demo clean
 
 deps:
 	@bash scripts/install_deps.sh
@@ -14,6 +14,12 @@ build: deps
 test: build
 	@bash scripts/test_assets.sh
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The server under load (32 streaming clients, disconnects) built with AddressSanitizer + UBSan.
+test-asan: deps
+	@cmake -S . -B $(BUILD)-asan -G Ninja -DM3_CUDA=OFF -DM3_SANITIZE=ON >/dev/null
+	@cmake --build $(BUILD)-asan -j $(JOBS) --target m3 test_server_load
+	@cd $(BUILD)-asan && ctest --output-on-failure -R ServerLoad.ConcurrentStreams
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
