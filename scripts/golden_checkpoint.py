@@ -59,6 +59,13 @@ class ModelSpec:
                 f"E{self.experts} k{self.experts_per_tok} V{self.vocab} T{self.seq_len}")
 
 
+def use_exact_fp32():
+    """The references are the exact fp32 math: no TF32 in matmuls or convolutions."""
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+
+
 def is_fp32_tensor(name):
     """Router weight and correction bias are stored fp32 in the release; everything else bf16."""
     return name.endswith("block_sparse_moe.gate.weight") or name.endswith("e_score_correction_bias")
