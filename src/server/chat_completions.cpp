@@ -6,6 +6,7 @@
 #include "chat/reasoning_parser.h"
 #include "core/error.h"
 #include "server/api_error.h"
+#include "server/generation_run.h"
 #include "server/tool_call_grammar.h"
 
 namespace m3::server {
@@ -91,22 +92,20 @@ std::shared_ptr<TokenConstraint> tool_constraint(ServerContext &ctx, const ChatR
                                    options);
 }
 
-class ChatRun {
+class ChatRun : GenerationRun {
 public:
   ChatRun(ServerContext &ctx, ChatRequest request, std::unique_ptr<TextGeneration> generation)
-      : ctx_(ctx), request_(std::move(request)), generation_(std::move(generation)),
-        output_(ctx, request_), id_(random_id("chatcmpl-")), created_(unix_time()) {}
+      : GenerationRun(ctx, request.options, std::move(generation),
+                      {"chatcmpl-", "chat.completion", "chat.completion.chunk", "chat"}),
+        request_(std::move(request)), output_(ctx, request_) {}
 
   json complete() {
     chat::Delta all;
     std::vector<GeneratedToken> tokens;
-    while (!generation_->finished()) {
-      auto piece = generation_->next(std::chrono::milliseconds(1000));
-      if (!piece)
-        continue;
-      merge(all, output_.feed(piece->text));
-      tokens.insert(tokens.end(), piece->tokens.begin(), piece->tokens.end());
-    }
+    read_all([&](const GenerationPiece &piece) {
+      merge(all, output_.feed(piece.text));
+      tokens.insert(tokens.end(), piece.tokens.begin(), piece.tokens.end());
+    });
     merge(all, output_.finish());
     json message = {{"role", "assistant"}};
     message["content"] =
@@ -121,15 +120,12 @@ public:
                              : json(nullptr);
     choice["finish_reason"] =
         chat_finish_reason(generation_->finish_reason(), !all.tool_calls.empty());
-    log_generation("chat", id_, *generation_, false, false);
-    return {{"id", id_},           {"object", "chat.completion"},
-            {"created", created_}, {"model", ctx_.model.name()},
-            {"choices", {choice}}, {"usage", usage_json(*generation_)}};
+    return response(std::move(choice));
   }
 
   void stream(const SseWriter &write) {
     StreamReader reader(*generation_, write);
-    bool gone = !reader.write(sse_event(chunk(json{{"role", "assistant"}, {"content", ""}})));
+    bool gone = !reader.write(sse_event(delta_chunk(json{{"role", "assistant"}, {"content", ""}})));
     bool any_tool_call = false;
     while (!gone && !generation_->finished()) {
       auto piece = reader.next(gone);
@@ -152,7 +148,7 @@ public:
       }
       const bool with_logprobs = request_.options.logprobs && !piece->tokens.empty();
       if (!fields.empty() || with_logprobs) {
-        json event = chunk(fields);
+        json event = delta_chunk(fields);
         if (with_logprobs)
           event["choices"][0]["logprobs"] = {
               {"content", chat_logprobs(ctx_.model.tokenizer(), piece->tokens)}};
@@ -160,38 +156,20 @@ public:
       }
     }
     if (!gone) {
-      json last = chunk(json::object());
+      json last = delta_chunk(json::object());
       last["choices"][0]["finish_reason"] =
           chat_finish_reason(generation_->finish_reason(), any_tool_call);
       gone = !reader.write(sse_event(last));
     }
-    if (!gone && request_.options.include_usage) {
-      json usage = chunk(json::object());
-      usage["choices"] = json::array();
-      usage["usage"] = usage_json(*generation_);
-      gone = !reader.write(sse_event(usage));
-    }
-    if (!gone)
-      gone = !reader.write("data: [DONE]\n\n");
-    if (gone)
-      generation_->cancel();
-    log_generation("chat", id_, *generation_, true, gone);
+    end_stream(reader, gone);
   }
 
 private:
-  json chunk(json delta) const {
-    json choice = {{"index", 0},
-                   {"delta", std::move(delta)},
-                   {"logprobs", nullptr},
-                   {"finish_reason", nullptr}};
-    json out = {{"id", id_},
-                {"object", "chat.completion.chunk"},
-                {"created", created_},
-                {"model", ctx_.model.name()},
-                {"choices", {choice}}};
-    if (request_.options.include_usage)
-      out["usage"] = nullptr;
-    return out;
+  json delta_chunk(json delta) const {
+    return chunk({{"index", 0},
+                  {"delta", std::move(delta)},
+                  {"logprobs", nullptr},
+                  {"finish_reason", nullptr}});
   }
   static json tool_calls_json(const std::vector<chat::ToolCallDelta> &deltas) {
     // Non-streaming: merge the per-call deltas (first carries id and name) into whole calls.
@@ -211,12 +189,8 @@ private:
     return calls;
   }
 
-  ServerContext &ctx_;
   ChatRequest request_;
-  std::unique_ptr<TextGeneration> generation_;
   ChatOutput output_;
-  std::string id_;
-  int64_t created_;
 };
 
 } // namespace

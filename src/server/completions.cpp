@@ -1,6 +1,7 @@
 #include "server/completions.h"
 
 #include "server/api_error.h"
+#include "server/generation_run.h"
 
 namespace m3::server {
 namespace {
@@ -51,32 +52,27 @@ std::string finish_name(FinishReason reason) {
                                           : "stop";
 }
 
-class CompletionRun {
+class CompletionRun : GenerationRun {
 public:
   CompletionRun(ServerContext &ctx, CompletionRequest request, std::string echo_text,
                 std::unique_ptr<TextGeneration> generation)
-      : ctx_(ctx), request_(std::move(request)), echo_text_(std::move(echo_text)),
-        generation_(std::move(generation)), logprobs_(ctx.model.tokenizer()),
-        id_(random_id("cmpl-")), created_(unix_time()) {}
+      : GenerationRun(ctx, request.options, std::move(generation),
+                      {"cmpl-", "text_completion", "text_completion", "completions"}),
+        request_(std::move(request)), echo_text_(std::move(echo_text)),
+        logprobs_(ctx.model.tokenizer()) {}
 
   json complete() {
     std::string text = echo_text_;
     size_t offset = text.size();
-    while (!generation_->finished()) {
-      auto piece = generation_->next(std::chrono::milliseconds(1000));
-      if (!piece)
-        continue;
-      text += piece->text;
+    read_all([&](const GenerationPiece &piece) {
+      text += piece.text;
       if (request_.options.logprobs)
-        logprobs_.add(piece->tokens, offset);
-    }
+        logprobs_.add(piece.tokens, offset);
+    });
     json choice = {{"index", 0}, {"text", text}};
     choice["logprobs"] = request_.options.logprobs ? logprobs_.take() : json(nullptr);
     choice["finish_reason"] = finish_name(generation_->finish_reason());
-    log_generation("completions", id_, *generation_, false, false);
-    return {{"id", id_},           {"object", "text_completion"},
-            {"created", created_}, {"model", ctx_.model.name()},
-            {"choices", {choice}}, {"usage", usage_json(*generation_)}};
+    return response(std::move(choice));
   }
 
   void stream(const SseWriter &write) {
@@ -84,7 +80,7 @@ public:
     bool gone = false;
     size_t offset = echo_text_.size();
     if (!echo_text_.empty())
-      gone = !reader.write(sse_event(chunk(echo_text_, nullptr)));
+      gone = !reader.write(sse_event(text_chunk(echo_text_, nullptr)));
     while (!gone && !generation_->finished()) {
       auto piece = reader.next(gone);
       if (!piece)
@@ -96,50 +92,25 @@ public:
         logprobs_.add(piece->tokens, offset);
         logprobs = logprobs_.take();
       }
-      json event = chunk(piece->text, logprobs);
+      json event = text_chunk(piece->text, logprobs);
       if (generation_->finished())
         event["choices"][0]["finish_reason"] = finish_name(generation_->finish_reason());
       gone = !reader.write(sse_event(event));
     }
-    if (!gone && request_.options.include_usage) {
-      json usage = {{"id", id_},
-                    {"object", "text_completion"},
-                    {"created", created_},
-                    {"model", ctx_.model.name()},
-                    {"choices", json::array()},
-                    {"usage", usage_json(*generation_)}};
-      gone = !reader.write(sse_event(usage));
-    }
-    if (!gone)
-      gone = !reader.write("data: [DONE]\n\n");
-    if (gone)
-      generation_->cancel();
-    log_generation("completions", id_, *generation_, true, gone);
+    end_stream(reader, gone);
   }
 
 private:
-  json chunk(const std::string &text, json logprobs) const {
-    json choice = {{"index", 0},
-                   {"text", text},
-                   {"logprobs", std::move(logprobs)},
-                   {"finish_reason", nullptr}};
-    json out = {{"id", id_},
-                {"object", "text_completion"},
-                {"created", created_},
-                {"model", ctx_.model.name()},
-                {"choices", {choice}}};
-    if (request_.options.include_usage)
-      out["usage"] = nullptr;
-    return out;
+  json text_chunk(const std::string &text, json logprobs) const {
+    return chunk({{"index", 0},
+                  {"text", text},
+                  {"logprobs", std::move(logprobs)},
+                  {"finish_reason", nullptr}});
   }
 
-  ServerContext &ctx_;
   CompletionRequest request_;
   std::string echo_text_;
-  std::unique_ptr<TextGeneration> generation_;
   CompletionLogprobs logprobs_;
-  std::string id_;
-  int64_t created_;
 };
 
 } // namespace

@@ -97,9 +97,9 @@ public:
       invalid_request("'" + where(key) + "' is required", where(key));
     return *s;
   }
-  void only(const std::set<std::string> &allowed) const {
+  void only(const std::set<std::string> &allowed, const std::set<std::string> &also = {}) const {
     for (const auto &[key, value] : object_.items())
-      if (!allowed.count(key))
+      if (!allowed.count(key) && !also.count(key))
         invalid_request("unrecognized field '" + where(key) + "'", where(key));
   }
 
@@ -113,15 +113,37 @@ private:
   std::string path_;
 };
 
-// Options shared by chat and completions.
-GenerationOptions parse_generation(const Fields &f, const RequestPolicy &policy) {
+// The fields parse_generation reads (chat and completions share them; `logprobs` is listed here but
+// each endpoint reads it in its own shape).
+const std::set<std::string> kGenerationFields = {"model",
+                                                 "max_tokens",
+                                                 "temperature",
+                                                 "top_p",
+                                                 "top_k",
+                                                 "min_p",
+                                                 "seed",
+                                                 "presence_penalty",
+                                                 "frequency_penalty",
+                                                 "repetition_penalty",
+                                                 "stop",
+                                                 "stream",
+                                                 "stream_options",
+                                                 "logprobs",
+                                                 "n",
+                                                 "user",
+                                                 "ignore_eos",
+                                                 "logit_bias"};
+
+// Options shared by chat and completions; first rejects any field that is neither one of them nor
+// one of the endpoint's own.
+GenerationOptions parse_generation(const Fields &f, const RequestPolicy &policy,
+                                   const std::set<std::string> &endpoint_fields) {
+  f.only(kGenerationFields, endpoint_fields);
   GenerationOptions o;
   o.model = f.required_string("model");
   SamplingParams &s = o.sampling;
   s.max_tokens = 0;
   if (auto v = f.integer("max_tokens", 1, INT32_MAX))
-    s.max_tokens = int32_t(*v);
-  if (auto v = f.integer("max_completion_tokens", 1, INT32_MAX))
     s.max_tokens = int32_t(*v);
   if (auto v = f.number("temperature", 0.0, 2.0))
     s.temperature = float(*v);
@@ -337,37 +359,13 @@ json check_tools(const json &tools) {
 
 ChatRequest parse_chat_request(const json &body, const RequestPolicy &policy) {
   Fields f(body, "");
-  f.only({"model",
-          "messages",
-          "max_tokens",
-          "max_completion_tokens",
-          "temperature",
-          "top_p",
-          "top_k",
-          "min_p",
-          "seed",
-          "presence_penalty",
-          "frequency_penalty",
-          "repetition_penalty",
-          "stop",
-          "stream",
-          "stream_options",
-          "logprobs",
-          "top_logprobs",
-          "tools",
-          "tool_choice",
-          "parallel_tool_calls",
-          "chat_template_kwargs",
-          "n",
-          "user",
-          "ignore_eos",
-          "logit_bias",
-          "response_format",
-          "thinking",
-          "metadata",
-          "store"});
   ChatRequest r;
-  r.options = parse_generation(f, policy);
+  r.options = parse_generation(f, policy,
+                               {"messages", "max_completion_tokens", "top_logprobs", "tools",
+                                "tool_choice", "parallel_tool_calls", "chat_template_kwargs",
+                                "response_format", "thinking", "metadata", "store"});
+  if (auto v = f.integer("max_completion_tokens", 1, INT32_MAX))
+    r.options.sampling.max_tokens = int32_t(*v);
   if (!f.get("messages"))
     invalid_request("'messages' is required", "messages");
   check_messages(body["messages"], policy);
@@ -458,30 +456,8 @@ ChatRequest parse_chat_request(const json &body, const RequestPolicy &policy) {
 
 CompletionRequest parse_completion_request(const json &body, const RequestPolicy &policy) {
   Fields f(body, "");
-  f.only({"model",
-          "prompt",
-          "max_tokens",
-          "temperature",
-          "top_p",
-          "top_k",
-          "min_p",
-          "seed",
-          "presence_penalty",
-          "frequency_penalty",
-          "repetition_penalty",
-          "stop",
-          "stream",
-          "stream_options",
-          "logprobs",
-          "echo",
-          "n",
-          "user",
-          "ignore_eos",
-          "logit_bias",
-          "best_of",
-          "suffix"});
   CompletionRequest r;
-  r.options = parse_generation(f, policy);
+  r.options = parse_generation(f, policy, {"prompt", "echo", "best_of", "suffix"});
   if (r.options.sampling.max_tokens == 0)
     r.options.sampling.max_tokens = 16; // OpenAI default
   const json *prompt = f.get("prompt");
