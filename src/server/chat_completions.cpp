@@ -99,10 +99,10 @@ public:
                       {"chatcmpl-", "chat.completion", "chat.completion.chunk", "chat"}),
         request_(std::move(request)), output_(ctx, request_) {}
 
-  json complete() {
+  json complete(const ClientGone &client_gone) {
     chat::Delta all;
     std::vector<GeneratedToken> tokens;
-    read_all([&](const GenerationPiece &piece) {
+    read_all(client_gone, [&](const GenerationPiece &piece) {
       merge(all, output_.feed(piece.text));
       tokens.insert(tokens.end(), piece.tokens.begin(), piece.tokens.end());
     });

@@ -61,10 +61,10 @@ public:
         request_(std::move(request)), echo_text_(std::move(echo_text)),
         logprobs_(ctx.model.tokenizer()) {}
 
-  json complete() {
+  json complete(const ClientGone &client_gone) {
     std::string text = echo_text_;
     size_t offset = text.size();
-    read_all([&](const GenerationPiece &piece) {
+    read_all(client_gone, [&](const GenerationPiece &piece) {
       text += piece.text;
       if (request_.options.logprobs)
         logprobs_.add(piece.tokens, offset);

@@ -9,10 +9,22 @@ GenerationRun::GenerationRun(ServerContext &ctx, const GenerationOptions &option
     : ctx_(ctx), generation_(std::move(generation)), names_(names),
       include_usage_(options.include_usage) {}
 
-void GenerationRun::read_all(const std::function<void(const GenerationPiece &)> &on_piece) {
-  while (!generation_->finished())
-    if (auto piece = generation_->next(std::chrono::milliseconds(1000)))
+void GenerationRun::read_all(const ClientGone &client_gone,
+                             const std::function<void(const GenerationPiece &)> &on_piece) {
+  // Often enough to free a gone client's pages promptly, rarely enough to cost nothing.
+  constexpr auto kClientCheckInterval = std::chrono::milliseconds(100);
+  auto next_check = std::chrono::steady_clock::now() + kClientCheckInterval;
+  while (!generation_->finished()) {
+    if (auto piece = generation_->next(kClientCheckInterval))
       on_piece(*piece);
+    if (client_gone_ || std::chrono::steady_clock::now() < next_check)
+      continue;
+    next_check = std::chrono::steady_clock::now() + kClientCheckInterval;
+    if (client_gone()) {
+      client_gone_ = true;
+      generation_->cancel(); // the engine's cancellation event ends the loop
+    }
+  }
 }
 
 json GenerationRun::envelope(const char *object, json choices) const {
@@ -24,7 +36,7 @@ json GenerationRun::envelope(const char *object, json choices) const {
 }
 
 json GenerationRun::response(json choice) const {
-  log_generation(names_.endpoint, id_, *generation_, false, false);
+  log_generation(names_.endpoint, id_, *generation_, false, client_gone_);
   json out = envelope(names_.object, json::array({std::move(choice)}));
   out["usage"] = usage_json(*generation_);
   return out;

@@ -24,8 +24,10 @@ protected:
   GenerationRun(ServerContext &ctx, const GenerationOptions &options,
                 std::unique_ptr<TextGeneration> generation, RunNames names);
 
-  // Reads the generation to its end, handing every piece to on_piece.
-  void read_all(const std::function<void(const GenerationPiece &)> &on_piece);
+  // Reads the generation to its end, handing every piece to on_piece. Once client_gone says the
+  // client left, the request is cancelled (its pages are freed within an engine step).
+  void read_all(const ClientGone &client_gone,
+                const std::function<void(const GenerationPiece &)> &on_piece);
   // The non-streaming answer around its one choice; logs the request.
   nlohmann::ordered_json response(nlohmann::ordered_json choice) const;
   // A streaming chunk around its one choice.
@@ -42,6 +44,7 @@ private:
 
   RunNames names_;
   bool include_usage_;
+  bool client_gone_ = false; // a non-streaming request whose client left
   std::string id_ = random_id(names_.id_prefix);
   int64_t created_ = unix_time();
 };

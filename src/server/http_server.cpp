@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "server/api_error.h"
 #include "server/chat_completions.h"
+#include "server/client_connection.h"
 #include "server/completions.h"
 
 namespace m3::server {
@@ -151,7 +152,9 @@ void HttpServer::install_routes() {
         }
         EndpointResponse response = endpoint(ctx, body);
         if (!response.stream) {
-          res.set_content(response.body.dump(-1, ' ', false, json::error_handler_t::replace),
+          ClientConnection client(req.remote_addr, req.remote_port, req.local_addr, req.local_port);
+          const json answer = response.complete([&client] { return client.closed(); });
+          res.set_content(answer.dump(-1, ' ', false, json::error_handler_t::replace),
                           "application/json");
           return;
         }

@@ -30,11 +30,14 @@ struct ServerContext {
   std::atomic<bool> draining{false}; // SIGTERM: no new requests
 };
 
-// What a generation endpoint returns: a JSON body, or a stream that writes SSE events through
-// `write` (false = the client is gone) and returns when the generation is over.
+// What a generation endpoint returns: `complete`, which waits for the whole answer and gives its
+// JSON body (the generation is cancelled once `client_gone` says the client left), or `stream`,
+// which writes SSE events through `write` (false = the client is gone) and returns when the
+// generation is over.
 using SseWriter = std::function<bool(const std::string &event)>;
+using ClientGone = std::function<bool()>;
 struct EndpointResponse {
-  nlohmann::ordered_json body;
+  std::function<nlohmann::ordered_json(const ClientGone &client_gone)> complete;
   std::function<void(const SseWriter &write)> stream;
 };
 
@@ -45,7 +48,7 @@ template <typename Run> EndpointResponse respond(std::shared_ptr<Run> run, bool 
   if (stream)
     response.stream = [run](const SseWriter &write) { run->stream(write); };
   else
-    response.body = run->complete();
+    response.complete = [run](const ClientGone &client_gone) { return run->complete(client_gone); };
   return response;
 }
 

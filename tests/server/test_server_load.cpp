@@ -1,11 +1,17 @@
 // The server under concurrency: 32 streaming clients with disconnects (pages come back, metrics
-// prove it), batch invariance of greedy output, and prefix caching across conversation turns
-// (hits counted, output identical to a server without prefix caching).
+// prove it), non-streaming clients that hang up (their requests are cancelled), batch invariance of
+// greedy output, and prefix caching across conversation turns (hits counted, output identical to a
+// server without prefix caching).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <future>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 #include <thread>
 
@@ -76,6 +82,92 @@ TEST(ServerLoad, ConcurrentStreamsWithDisconnectsReleaseEveryPage) {
   EXPECT_EQ(get(server, "/health"), "{}");
   // A clean exit after the load: under `make test-asan` a leak or memory error fails here.
   EXPECT_EQ(server.stop(), 0) << server.log().substr(0, 6000);
+}
+
+// Polls /metrics until done(metrics) or the timeout; returns the last metrics text.
+template <typename Done>
+std::string wait_for_metrics(const ServerProcess &server, std::chrono::seconds timeout, Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string metrics = get(server, "/metrics");
+  while (!done(metrics) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    metrics = get(server, "/metrics");
+  }
+  return metrics;
+}
+
+// Sends one HTTP POST over a raw socket and returns the socket, without reading the answer.
+int send_post(int port, const std::string &path, const std::string &body) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(uint16_t(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("cannot connect to the server");
+  const std::string request = "POST " + path +
+                              " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                              "Content-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  if (send(fd, request.data(), request.size(), 0) != ssize_t(request.size()))
+    throw std::runtime_error("cannot send the request");
+  return fd;
+}
+
+TEST(ServerDisconnect, NonStreamingRequestOfAGoneClientIsCancelled) {
+  ServerProcess server({"--max-model-len", "4096"});
+  const std::string aborted =
+      "vllm:request_success_total{model_name=\"m3-default\",finished_reason=\"abort\"}";
+  const std::vector<std::string> words = {"light", "waters", "earth", "firmament", "darkness",
+                                          "seed",  "heaven", "fowl",  "evening",   "morning"};
+  std::mt19937 rng(std::random_device{}());
+  auto random_text = [&] {
+    std::string text = "And";
+    for (int i = 0; i < 12; ++i)
+      text += " " + words[rng() % words.size()];
+    return text;
+  };
+  // Seconds of generation (the chat template's system prompt takes ~300 of the 4096 tokens): far
+  // longer than a cancellation takes.
+  constexpr int kMaxTokens = 3500;
+  for (const std::string path : {"/v1/completions", "/v1/chat/completions"}) {
+    SCOPED_TRACE(path);
+    json body = {{"model", server.model()}, {"max_tokens", kMaxTokens}, {"ignore_eos", true}};
+    if (path == "/v1/completions")
+      body["prompt"] = random_text();
+    else
+      body["messages"] = {{{"role", "user"}, {"content", random_text()}}};
+    const std::string before = get(server, "/metrics");
+    const int fd = send_post(server.port(), path, body.dump());
+    std::string metrics = wait_for_metrics(server, std::chrono::seconds(60), [](const auto &m) {
+      return metric(m, "vllm:num_requests_running") == 1 &&
+             metric(m, "m3:kv_cache_pages_in_use") > 0;
+    });
+    if (metric(metrics, "vllm:num_requests_running") != 1) {
+      char answer[2048] = {};
+      recv(fd, answer, sizeof answer - 1, MSG_DONTWAIT);
+      close(fd);
+      FAIL() << "the request never ran; the server answered: " << answer;
+    }
+    close(fd);
+    const auto closed_at = std::chrono::steady_clock::now();
+    metrics = wait_for_metrics(server, std::chrono::seconds(30), [](const auto &m) {
+      return metric(m, "m3:kv_cache_pages_in_use") == 0 &&
+             metric(m, "vllm:num_requests_running") == 0;
+    });
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - closed_at).count();
+    EXPECT_EQ(metric(metrics, "m3:kv_cache_pages_in_use"), 0) << metrics;
+    EXPECT_EQ(metric(metrics, "vllm:num_requests_running"), 0);
+    EXPECT_EQ(metric(metrics, aborted) - metric(before, aborted), 1)
+        << "the request was cancelled, not run to its end (pages freed after " << seconds << " s)";
+    EXPECT_LT(metric(metrics, "vllm:generation_tokens_total") -
+                  metric(before, "vllm:generation_tokens_total"),
+              kMaxTokens);
+  }
+  EXPECT_NE(server.log().find("stream=0 prompt_tokens="), std::string::npos);
+  EXPECT_NE(server.log().find("client_disconnected=1"), std::string::npos) << server.log();
+  EXPECT_EQ(get(server, "/health"), "{}");
 }
 
 TEST(ServerBatching, GreedyOutputIsTheSameAloneAndInABatch) {
