@@ -79,6 +79,12 @@ void HttpServer::install_routes() {
                  ApiError(404, "not_found_error", "no route for " + req.method + " " + req.path));
     else if (res.status == 413)
       send_error(res, ApiError(413, "invalid_request_error", "the request body is too large"));
+    else if (res.status == 400 && !req.path.empty() && req.remote_port < 0)
+      // cpp-httplib read the request line but not the headers: one was longer than its limit
+      // (it fills the client's address only after the headers).
+      send_error(res, ApiError(431, "invalid_request_error",
+                               "a request header is longer than " +
+                                   std::to_string(CPPHTTPLIB_HEADER_MAX_LENGTH / 1024) + " KiB"));
     else
       send_error(res,
                  ApiError(res.status, "invalid_request_error",
@@ -144,13 +150,7 @@ void HttpServer::install_routes() {
   auto generation_route = [&ctx](EndpointResponse (*endpoint)(ServerContext &, const json &)) {
     return [&ctx, endpoint](const httplib::Request &req, httplib::Response &res) {
       try {
-        json body;
-        try {
-          body = json::parse(req.body);
-        } catch (const json::parse_error &error) {
-          invalid_request(std::string("the body is not valid JSON: ") + error.what());
-        }
-        EndpointResponse response = endpoint(ctx, body);
+        EndpointResponse response = endpoint(ctx, parse_request_body(req.body));
         if (!response.stream) {
           ClientConnection client(req.remote_addr, req.remote_port, req.local_addr, req.local_port);
           const json answer = response.complete([&client] { return client.closed(); });

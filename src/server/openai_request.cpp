@@ -63,16 +63,25 @@ public:
     if (!v)
       return std::nullopt;
     if (!v->is_number_integer() &&
-        !(v->is_number_float() && std::floor(v->get<double>()) == v->get<double>() &&
-          std::fabs(v->get<double>()) < 9e15))
+        !(v->is_number_float() && std::floor(v->get<double>()) == v->get<double>()))
       wrong_type(key, "an integer");
-    if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX))
-      invalid_request("'" + where(key) + "' is too large", where(key));
-    int64_t x = v->is_number_float() ? int64_t(v->get<double>()) : v->get<int64_t>();
-    if (x < lo || x > hi)
+    auto out_of_range = [&](const std::string &got) {
       invalid_request("'" + where(key) + "' must be between " + std::to_string(lo) + " and " +
-                          std::to_string(hi) + ", got " + std::to_string(x),
+                          std::to_string(hi) + ", got " + got,
                       where(key));
+    };
+    if (v->is_number_unsigned() && v->get<uint64_t>() > uint64_t(INT64_MAX))
+      out_of_range(v->dump());
+    if (v->is_number_float()) { // 1e20, or an integer too long for 64 bits
+      const double d = v->get<double>();
+      if (d < double(lo) || d > double(hi))
+        out_of_range(v->dump());
+      if (std::fabs(d) >= 9e15)
+        wrong_type(key, "an integer (floats are exact only below 2^53)");
+    }
+    const int64_t x = v->is_number_float() ? int64_t(v->get<double>()) : v->get<int64_t>();
+    if (x < lo || x > hi)
+      out_of_range(std::to_string(x));
     return x;
   }
   std::optional<bool> boolean(const std::string &key) const {
@@ -356,6 +365,21 @@ json check_tools(const json &tools) {
 }
 
 } // namespace
+
+json parse_request_body(const std::string &body) {
+  auto limit_depth = [](int depth, json::parse_event_t event, json &) {
+    if ((event == json::parse_event_t::object_start || event == json::parse_event_t::array_start) &&
+        depth >= kMaxJsonDepth)
+      invalid_request("the body nests arrays and objects more than " +
+                      std::to_string(kMaxJsonDepth) + " levels deep");
+    return true;
+  };
+  try {
+    return json::parse(body, limit_depth);
+  } catch (const json::exception &error) { // syntax, or a number beyond double's range
+    invalid_request(std::string("the body is not valid JSON: ") + error.what());
+  }
+}
 
 ChatRequest parse_chat_request(const json &body, const RequestPolicy &policy) {
   Fields f(body, "");

@@ -46,6 +46,11 @@ struct CompletionRequest {
   bool echo = false;
 };
 
+// The body of a request as JSON; a 400 when it is not JSON or nests arrays and objects deeper
+// than kMaxJsonDepth (the code that walks such values recurses, and the stack is finite).
+constexpr int kMaxJsonDepth = 64;
+nlohmann::ordered_json parse_request_body(const std::string &body);
+
 ChatRequest parse_chat_request(const nlohmann::ordered_json &body, const RequestPolicy &policy);
 CompletionRequest parse_completion_request(const nlohmann::ordered_json &body,
                                            const RequestPolicy &policy);

@@ -1,7 +1,8 @@
 // The real server driven over HTTP: the official OpenAI Node client (models, chat, streaming with
 // usage, tool calls with tool_choice required/named, reasoning, completions, logprobs), every
-// kind of bad request answered with a clear OpenAI-style 4xx while the server stays healthy, API
-// keys, and a clean SIGTERM shutdown.
+// kind of bad request (wrong types, absurd numbers, hostile nesting, oversized headers) answered
+// with a clear OpenAI-style 4xx while the server stays healthy, API keys, and a clean SIGTERM
+// shutdown.
 #include <gtest/gtest.h>
 #include <httplib.h>
 
@@ -189,6 +190,44 @@ TEST_F(ServerApi, BadRequestsGetClearErrorsAndTheServerStaysHealthy) {
              .dump());
   ASSERT_TRUE(png);
   EXPECT_EQ(png->status, 200) << "a valid inline PNG is accepted: " << png->body;
+  EXPECT_TRUE(server_->running());
+}
+
+TEST_F(ServerApi, HostileInputsGetClearErrorsAndTheServerStaysHealthy) {
+  const std::string c = "/v1/chat/completions";
+  std::mt19937 rng(std::random_device{}());
+  auto nested = [](int depth) { return std::string(depth, '[') + std::string(depth, ']'); };
+  auto with_kwargs = [&](const std::string &value) {
+    std::string body = chat({{"temperature", 0}}).dump();
+    return body.substr(0, body.size() - 1) + ",\"chat_template_kwargs\":{\"x\":" + value + "}}";
+  };
+  // Nesting deep enough to exhaust a thread's stack in recursive code: refused while parsing.
+  const int deep = 64 + int(rng() % 200000);
+  expect_error(c, with_kwargs(nested(deep)), 400, "more than 64 levels deep");
+  const int shallow = 1 + int(rng() % 60); // within the limit with the two enclosing objects
+  auto ok = post(c, with_kwargs(nested(shallow)));
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 200) << "depth " << shallow << ": " << ok->body;
+  // Numbers beyond double's range, and integral ones beyond every limit.
+  std::string body = chat({}).dump();
+  expect_error(c, body.substr(0, body.size() - 1) + ",\"temperature\":1e400}", 400,
+               "not valid JSON");
+  expect_error(c, chat({{"max_tokens", 1e20}}).dump(), 400,
+               "'max_tokens' must be between 1 and 2147483647");
+  expect_error(c, chat({{"seed", 1e30}}).dump(), 400, "'seed' must be between");
+  expect_error(c, chat({{"seed", 1e17}}).dump(), 400, "'seed' must be an integer");
+  // A header line over cpp-httplib's 8 KiB limit: 431; one just under it is fine.
+  httplib::Client client("127.0.0.1", server_->port());
+  auto huge = client.Get("/health", {{"X-Padding", std::string(9000, 'x')}});
+  ASSERT_TRUE(huge);
+  EXPECT_EQ(huge->status, 431);
+  EXPECT_NE(huge->body.find("header is longer than 8 KiB"), std::string::npos) << huge->body;
+  auto large = client.Get("/health", {{"X-Padding", std::string(8000, 'x')}});
+  ASSERT_TRUE(large);
+  EXPECT_EQ(large->status, 200);
+  auto health = client.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
   EXPECT_TRUE(server_->running());
 }
 
