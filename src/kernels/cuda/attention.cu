@@ -1,52 +1,16 @@
-// Paged attention over 128-token K/V blocks, one kernel for three schedules:
+// Paged attention over 128-token K/V blocks, one kernel for two schedules:
 //  - kDense: a CTA takes up to 4 consecutive queries of one sequence and KV head and walks the
 //    logical blocks of its split with online softmax (dense causal layers);
 //  - kSparseEdges: one CTA per (query, KV head, selected slot) edge, each of its 4 warps taking a
-//    quarter of the block as its own partial (decode: no inversion, short latency);
-//  - kSparseK2q: KV-block-major prefill: one CTA per (KV head, block, chunk of the queries that
-//    selected it) loads the block once and runs every gathered query through it.
-// In all three a warp computes the 16 q heads of one query against the block with mma.sync
+//    quarter of the block as its own partial (decode: no inversion, short latency).
+// In both a warp computes the 16 q heads of one query against the block with mma.sync
 // (M = 16 heads, keys in two halves of 64), exact fp32 softmax, and writes either the final
-// output or a block-normalised partial (O, LSE) that the combine kernel merges.
-#include "kernels/cuda/kernels.h"
-#include "kernels/cuda/mma.cuh"
+// output or a block-normalised partial (O, LSE) that the combine kernel merges. The KV-block-major
+// prefill schedule runs on wgmma in attention_k2q.cu.
+#include "kernels/cuda/attention_warp.cuh"
 
 namespace m3::cuda::detail {
 namespace {
-
-constexpr int kRowBytes = kHeadDim * 2;
-constexpr int kTileBytes = kBlockSize * kRowBytes; // one K or V block of one KV head
-
-struct WarpState {
-  uint32_t q[8][4]; // A fragments: heads g, g + 8 of the group, 128 dims in 8 k-steps
-  float o[16][4];   // output accumulators: 16 n-tiles of 8 dims
-  float m[2], l[2]; // running max (log2 domain) and per-thread partial row sums
-};
-
-// A fragments of the 16 heads (g and g + 8 per thread) of one query: [16, 128] at q_heads.
-__device__ __forceinline__ void load_query(uint32_t (&q)[8][4], const __nv_bfloat16 *q_heads, int g,
-                                           int tig) {
-  const __nv_bfloat16 *row0 = q_heads + g * kHeadDim;
-  const __nv_bfloat16 *row1 = q_heads + (g + 8) * kHeadDim;
-#pragma unroll
-  for (int ks = 0; ks < 8; ++ks) {
-    const int col = ks * 16 + 2 * tig;
-    q[ks][0] = *reinterpret_cast<const uint32_t *>(row0 + col);
-    q[ks][1] = *reinterpret_cast<const uint32_t *>(row1 + col);
-    q[ks][2] = *reinterpret_cast<const uint32_t *>(row0 + col + 8);
-    q[ks][3] = *reinterpret_cast<const uint32_t *>(row1 + col + 8);
-  }
-}
-
-__device__ __forceinline__ void reset_state(WarpState &s) {
-#pragma unroll
-  for (int nt = 0; nt < 16; ++nt)
-#pragma unroll
-    for (int c = 0; c < 4; ++c)
-      s.o[nt][c] = 0.f;
-  s.m[0] = s.m[1] = -INFINITY;
-  s.l[0] = s.l[1] = 0.f;
-}
 
 // Folds the keys of sub-tiles [sub_begin, sub_end) (kSubKeys keys each) of the block with
 // j <= position into the warp's state.
@@ -127,32 +91,6 @@ __device__ __forceinline__ void attend_block(WarpState &s, uint32_t k_tile, uint
   }
 }
 
-// Writes the normalised output of heads g and g + 8: out rows are [head, 128] with row_stride
-// elements between heads; lse entries lse_stride apart. A state that saw no key writes O = 0,
-// LSE = -inf.
-__device__ __forceinline__ void store_output(WarpState &s, __nv_bfloat16 *out, size_t row_stride,
-                                             float *lse, size_t lse_stride, int lane) {
-  const int g = lane / 4, tig = lane % 4;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 1);
-    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 2);
-  }
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int head = g + 8 * r;
-    const float inverse = s.l[r] > 0.f ? 1.f / s.l[r] : 0.f;
-    __nv_bfloat16 *row = out + head * row_stride;
-#pragma unroll
-    for (int nt = 0; nt < 16; ++nt)
-      *reinterpret_cast<uint32_t *>(row + nt * 8 + 2 * tig) =
-          pack_bf16(s.o[nt][2 * r] * inverse, s.o[nt][2 * r + 1] * inverse);
-    if (lse != nullptr && tig == 0)
-      lse[head * lse_stride] =
-          s.l[r] > 0.f ? (s.m[r] + __log2f(s.l[r])) * 0.6931471805599453f : -INFINITY;
-  }
-}
-
 template <AttentionMode kMode>
 __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionParams p) {
   extern __shared__ __align__(128) uint8_t smem[];
@@ -163,14 +101,13 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
 
   // Resolve the work: sequence, KV head, block range, and a query list.
   int sequence, kv_head, block_begin, block_end, slot = -1, count;
-  int query_begin = 0;              // kDense: consecutive queries
-  const int32_t *entries = nullptr; // kSparseK2q: query * 16 + slot
-  int edge_query = 0;               // kSparseEdges
+  int query_begin = 0; // kDense: consecutive queries
+  int edge_query = 0;  // kSparseEdges
   if constexpr (kMode == AttentionMode::kDense) {
     const DenseWork w = p.dense_work[blockIdx.x];
     sequence = w.sequence, kv_head = w.kv_head, block_begin = w.block_begin;
     block_end = w.block_end, slot = w.slot, count = w.query_count, query_begin = w.query_begin;
-  } else if constexpr (kMode == AttentionMode::kSparseEdges) {
+  } else {
     const int edge = blockIdx.x; // (query, kv_head, slot)
     const int32_t block = p.selected[edge];
     if (block < 0)
@@ -180,36 +117,6 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
     slot = edge % kTopkBlocks;
     sequence = p.query_sequence[edge_query];
     block_begin = block, block_end = block + 1, count = 1;
-  } else {
-    const int num_rows = p.num_kv_heads * p.total_blocks;
-    const int cta = blockIdx.x;
-    if (cta >= p.k2q_cta_start[num_rows])
-      return;
-    int lo = 0, hi = num_rows; // last row with cta_start[row] <= cta
-    while (hi - lo > 1) {
-      const int mid = (lo + hi) / 2;
-      if (p.k2q_cta_start[mid] <= cta)
-        lo = mid;
-      else
-        hi = mid;
-    }
-    const int row = lo;
-    kv_head = row / p.total_blocks;
-    const int global_block = row % p.total_blocks;
-    int s_lo = 0, s_hi = p.num_sequences;
-    while (s_hi - s_lo > 1) {
-      const int mid = (s_lo + s_hi) / 2;
-      if (p.block_offset[mid] <= global_block)
-        s_lo = mid;
-      else
-        s_hi = mid;
-    }
-    sequence = s_lo;
-    block_begin = global_block - p.block_offset[sequence];
-    block_end = block_begin + 1;
-    const int first = p.k2q_row_start[row] + (cta - p.k2q_cta_start[row]) * kK2qQueriesPerCta;
-    count = min(kK2qQueriesPerCta, p.k2q_row_start[row + 1] - first);
-    entries = p.k2q_entries + first;
   }
 
   const int32_t *page_table = p.page_tables + size_t(sequence) * p.page_table_stride;
@@ -226,12 +133,9 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
       return false;
     if constexpr (kMode == AttentionMode::kDense) {
       query = query_begin + index;
-    } else if constexpr (kMode == AttentionMode::kSparseEdges) {
+    } else {
       query = edge_query;
       query_slot = slot * kEdgeParts + warp;
-    } else {
-      query = entries[index] / kTopkBlocks;
-      query_slot = entries[index] % kTopkBlocks;
     }
     return true;
   };
@@ -395,8 +299,6 @@ void launch_attention(AttentionMode mode, const AttentionParams &params, int32_t
     launch_mode<AttentionMode::kDense>(params, grid, kAttentionThreads, stream);
   else if (mode == AttentionMode::kSparseEdges)
     launch_mode<AttentionMode::kSparseEdges>(params, grid, 32 * kEdgeParts, stream);
-  else if (mode == AttentionMode::kSparseK2q)
-    launch_mode<AttentionMode::kSparseK2q>(params, grid, kAttentionThreads, stream);
   else
     throw std::runtime_error("attention: unknown mode");
 }

@@ -1,13 +1,16 @@
 // MSA indexer, part 1: block scores. For every (query, index head) row and logical block b of its
 // work item, score[row, b] = max over the block's keys j <= position of <index_q[row], index_k[j]>
-// (fp32 accumulation). Tensor cores: a warp multiplies 16 rows by 8 keys at a time; bf16 keys go
-// through ldmatrix; with e4m3 keys the query is rounded to e4m3 too (RNE, saturating: MSA's
-// "Q8KV8" indexer) and both feed the fp8 MMA. Index-K blocks stream through a 3-stage cp.async
+// (fp32 accumulation). With e4m3 keys the query is rounded to e4m3 too (RNE, saturating: MSA's
+// "Q8KV8 indexer") and both feed the fp8 MMA. Index-K blocks stream through a 3-stage cp.async
 // pipeline; the CTA holds up to 128 rows (32 queries x 4 heads) so prefill reuses each block.
+// Two kernels: full tiles (prefill, > 64 rows) run on wgmma, two warpgroups of 64 rows against
+// each 128-key block; small tiles (decode) on mma.sync, a warp multiplying 16 rows by 8 keys at a
+// time, warps splitting the keys when there are few rows.
 #include <cuda_fp8.h>
 
 #include "kernels/cuda/kernels.h"
 #include "kernels/cuda/mma.cuh"
+#include "kernels/cuda/wgmma.cuh"
 
 namespace m3::cuda::detail {
 namespace {
@@ -35,6 +38,37 @@ __device__ __forceinline__ uint32_t bf16x4_to_e4m3x4(const __nv_bfloat16 *p) {
          (uint32_t(__nv_cvt_float2_to_fp8x2(hi, __NV_SATFINITE, __NV_E4M3)) << 16);
 }
 
+// A fragments of rows first_row + g and + 8 of a work item (mma.sync / wgmma per-warp layout;
+// rows past the item are zero with position -1, so they are never written).
+template <IndexKeyType kType>
+__device__ __forceinline__ void load_index_query(uint32_t (&a)[8][4], int (&position)[2],
+                                                 const ScoreParams &p, const IndexerWork &w,
+                                                 int first_row, bool active, int g, int tig) {
+  const int rows = w.query_count * p.num_heads;
+#pragma unroll
+  for (int half = 0; half < 2; ++half) {
+    const int row = first_row + g + half * 8;
+    const bool valid = active && row < rows;
+    const int query = w.query_begin + row / p.num_heads;
+    const __nv_bfloat16 *q =
+        p.index_q + (size_t(query) * p.num_heads + row % p.num_heads) * kIndexHeadDim;
+    position[half] = valid ? p.query_position[query] : -1;
+    if constexpr (kType == IndexKeyType::kBF16) {
+#pragma unroll
+      for (int ks = 0; ks < 8; ++ks) {
+        a[ks][half] = valid ? load_pair(q + ks * 16 + 2 * tig) : 0u;
+        a[ks][half + 2] = valid ? load_pair(q + ks * 16 + 8 + 2 * tig) : 0u;
+      }
+    } else {
+#pragma unroll
+      for (int ks = 0; ks < 4; ++ks) { // k32 steps: dims 4t..4t+3 and 16+4t..16+4t+3
+        a[ks][half] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 4 * tig) : 0u;
+        a[ks][half + 2] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 16 + 4 * tig) : 0u;
+      }
+    }
+  }
+}
+
 template <IndexKeyType kType>
 __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScoreParams p) {
   constexpr int kRowBytes = KeyTraits<kType>::kRowBytes;
@@ -56,32 +90,9 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
   const bool active = group < num_groups;
   const int tiles_per_part = 16 / key_parts;
 
-  // Query fragments for rows group*16 + g and + 8 (rows past the item are zero and unwritten).
-  int position[2] = {-1, -1};
+  int position[2];
   uint32_t a[8][4];
-#pragma unroll
-  for (int half = 0; half < 2; ++half) {
-    const int row = group * 16 + g + half * 8;
-    const bool valid = active && row < rows;
-    const int query = w.query_begin + row / p.num_heads;
-    const __nv_bfloat16 *q =
-        p.index_q + (size_t(query) * p.num_heads + row % p.num_heads) * kIndexHeadDim;
-    if (valid)
-      position[half] = p.query_position[query];
-    if constexpr (kType == IndexKeyType::kBF16) {
-#pragma unroll
-      for (int ks = 0; ks < 8; ++ks) {
-        a[ks][half] = valid ? load_pair(q + ks * 16 + 2 * tig) : 0u;
-        a[ks][half + 2] = valid ? load_pair(q + ks * 16 + 8 + 2 * tig) : 0u;
-      }
-    } else {
-#pragma unroll
-      for (int ks = 0; ks < 4; ++ks) { // k32 steps: dims 4t..4t+3 and 16+4t..16+4t+3
-        a[ks][half] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 4 * tig) : 0u;
-        a[ks][half + 2] = valid ? bf16x4_to_e4m3x4(q + ks * 32 + 16 + 4 * tig) : 0u;
-      }
-    }
-  }
+  load_index_query<kType>(a, position, p, w, group * 16, active, g, tig);
 
   const int32_t *page_table = p.page_tables + size_t(w.sequence) * p.page_table_stride;
   const uint8_t *keys = static_cast<const uint8_t *>(p.index_keys);
@@ -155,25 +166,114 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
   }
 }
 
+// Full tiles on wgmma: warp w holds rows 16w..16w+15, so each warpgroup multiplies its 64 rows by
+// the block's 128 keys (K-major B from the 128-byte-swizzled stage) and every row's block max
+// comes out of one quad of lanes.
 template <IndexKeyType kType>
-void launch_typed(const ScoreParams &params, int num_work, cudaStream_t stream) {
-  const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + kWarps * 16 * 4;
-  M3_CUDA_CHECK(cudaFuncSetAttribute(score_blocks_kernel<kType>,
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  score_blocks_kernel<kType><<<num_work, kScoreThreads, smem, stream>>>(params);
+__global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_wgmma_kernel(ScoreParams p) {
+  constexpr int kRowBytes = KeyTraits<kType>::kRowBytes;
+  constexpr int kChunksPerRow = kRowBytes / 16;
+  constexpr int kTileBytes = kBlockSize * kRowBytes;
+  extern __shared__ uint8_t smem_raw[];
+  // wgmma's 128-byte swizzle repeats every 1024 bytes: align the stages to that.
+  const uint32_t tiles = (smem_address(smem_raw) + 1023) & ~1023u;
+
+  const IndexerWork w = p.work[blockIdx.x];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int g = lane / 4, tig = lane % 4;
+  int position[2];
+  uint32_t a[8][4];
+  load_index_query<kType>(a, position, p, w, warp * 16, true, g, tig);
+  const int query_of_half[2] = {w.query_begin + (warp * 16 + g) / p.num_heads,
+                                w.query_begin + (warp * 16 + g + 8) / p.num_heads};
+  const int head_of_half[2] = {(warp * 16 + g) % p.num_heads, (warp * 16 + g + 8) % p.num_heads};
+
+  const int32_t *page_table = p.page_tables + size_t(w.sequence) * p.page_table_stride;
+  const uint8_t *keys = static_cast<const uint8_t *>(p.index_keys);
+  const int num_blocks = w.block_end - w.block_begin;
+  auto issue = [&](int i) {
+    if (i < num_blocks) {
+      const uint32_t tile = tiles + (i % kStages) * kTileBytes;
+      const uint8_t *global = keys + size_t(page_table[w.block_begin + i]) * kTileBytes;
+      for (int c = threadIdx.x; c < kBlockSize * kChunksPerRow; c += blockDim.x)
+        cp_async_16(tile + sw128_offset(c / kChunksPerRow, c % kChunksPerRow, kBlockSize),
+                    global + size_t(c) * 16);
+    }
+    cp_async_commit();
+  };
+  issue(0);
+  issue(1);
+  pin_registers(a);
+  for (int i = 0; i < num_blocks; ++i) {
+    issue(i + 2);
+    cp_async_wait<2>();
+    fence_proxy_async_shared();
+    __syncthreads();
+    const int block = w.block_begin + i;
+    const uint32_t tile = tiles + (i % kStages) * kTileBytes;
+    float acc[16][4];
+    wgmma_fence();
+    if constexpr (kType == IndexKeyType::kBF16) {
+#pragma unroll
+      for (int ks = 0; ks < 8; ++ks) // 64 dims per slab, 16 per step
+        wgmma_m64n128k16<0>(
+            acc, a[ks],
+            sw128_descriptor(tile + (ks / 4) * kBlockSize * 128 + (ks % 4) * 32, 16, 1024), ks > 0);
+    } else {
+#pragma unroll
+      for (int ks = 0; ks < 4; ++ks) // 128 dims = one slab of bytes, 32 per step
+        wgmma_m64n128k32_e4m3(acc, a[ks], sw128_descriptor(tile + ks * 32, 16, 1024), ks > 0);
+    }
+    wgmma_commit();
+    wgmma_wait_all();
+    float best[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int nt = 0; nt < 16; ++nt)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const int key = block * kBlockSize + nt * 8 + 2 * tig + (c & 1);
+        if (key <= position[c / 2])
+          best[c / 2] = fmaxf(best[c / 2], acc[nt][c]);
+      }
+#pragma unroll
+    for (int half = 0; half < 2; ++half) {
+      best[half] = fmaxf(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
+      best[half] = fmaxf(best[half], __shfl_xor_sync(0xffffffffu, best[half], 2));
+      if (tig == 0 && position[half] >= 0)
+        p.block_scores[(size_t(query_of_half[half]) * p.num_heads + head_of_half[half]) *
+                           p.score_stride +
+                       block] = best[half];
+    }
+    __syncthreads(); // every warpgroup is done with this stage before it is refilled
+  }
+}
+
+template <IndexKeyType kType>
+void launch_typed(const ScoreParams &params, int num_work, int max_rows, cudaStream_t stream) {
+  if (max_rows > kScoreMaxRows / 2) {
+    const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + 1024; // + alignment
+    M3_CUDA_CHECK(cudaFuncSetAttribute(score_blocks_wgmma_kernel<kType>,
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    score_blocks_wgmma_kernel<kType><<<num_work, kScoreThreads, smem, stream>>>(params);
+  } else {
+    const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + kWarps * 16 * 4;
+    M3_CUDA_CHECK(cudaFuncSetAttribute(score_blocks_kernel<kType>,
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    score_blocks_kernel<kType><<<num_work, kScoreThreads, smem, stream>>>(params);
+  }
   M3_CUDA_CHECK_LAUNCH();
 }
 
 } // namespace
 
-void launch_score_blocks(const ScoreParams &params, IndexKeyType type, int num_work,
+void launch_score_blocks(const ScoreParams &params, IndexKeyType type, int num_work, int max_rows,
                          cudaStream_t stream) {
   if (num_work == 0)
     return;
   if (type == IndexKeyType::kBF16)
-    launch_typed<IndexKeyType::kBF16>(params, num_work, stream);
+    launch_typed<IndexKeyType::kBF16>(params, num_work, max_rows, stream);
   else if (type == IndexKeyType::kFP8E4M3)
-    launch_typed<IndexKeyType::kFP8E4M3>(params, num_work, stream);
+    launch_typed<IndexKeyType::kFP8E4M3>(params, num_work, max_rows, stream);
   else
     throw std::runtime_error("score_blocks: unsupported index key type");
 }

@@ -39,7 +39,8 @@ struct ScoreParams {
   float *block_scores = nullptr; // [num_queries, num_heads, score_stride]
   int32_t score_stride = 0;
 };
-void launch_score_blocks(const ScoreParams &params, IndexKeyType type, int num_work,
+// max_rows: the most (query, head) rows of any work item; full tiles (> 64) run on wgmma.
+void launch_score_blocks(const ScoreParams &params, IndexKeyType type, int num_work, int max_rows,
                          cudaStream_t stream);
 
 struct TopkParams {
@@ -52,7 +53,7 @@ struct TopkParams {
 };
 void launch_topk(const TopkParams &params, int32_t max_candidates, cudaStream_t stream);
 
-enum class AttentionMode { kDense, kSparseEdges, kSparseK2q };
+enum class AttentionMode { kDense, kSparseEdges };
 
 struct AttentionParams {
   const __nv_bfloat16 *keys = nullptr;   // [num_pages, num_kv_heads, 128, 128]
@@ -67,7 +68,8 @@ struct AttentionParams {
   float scale_log2 = 0;                    // softmax scale * log2(e)
   const DenseWork *dense_work = nullptr;   // kDense: [grid]
   const int32_t *selected = nullptr;       // kSparseEdges: [num_queries, num_kv_heads, 16]
-  // kSparseK2q: the inverted selection, rows = (kv_head, global block) pairs.
+  // KV-block-major prefill (launch_k2q_attention): the inverted selection, rows = (kv_head,
+  // global block) pairs.
   const int32_t *k2q_row_start = nullptr; // [num_rows + 1]
   const int32_t *k2q_cta_start = nullptr; // [num_rows + 1]
   const int32_t *k2q_entries = nullptr;   // [edges]: query * 16 + slot
@@ -83,6 +85,8 @@ struct AttentionParams {
 };
 void launch_attention(AttentionMode mode, const AttentionParams &params, int32_t grid,
                       cudaStream_t stream);
+// KV-block-major sparse attention (prefill) on wgmma: grid = an upper bound of the CSR's CTAs.
+void launch_k2q_attention(const AttentionParams &params, int32_t grid, cudaStream_t stream);
 
 // Merges the partials of each (query, head): slots s < min(num_slots, (qb / blocks_per_slot + 1)
 // * parts_per_block) are valid (qb = the query's local block).

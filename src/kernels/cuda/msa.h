@@ -103,6 +103,7 @@ private:
   int32_t max_candidates_ = 0;
   bool use_k2q_ = false;
   int32_t k2q_max_ctas_ = 0;
+  int32_t indexer_max_rows_ = 0; // most (query, index head) rows of one indexer work item
   int32_t num_indexer_work_ = 0, num_dense_work_ = 0, dense_slots_ = 0, dense_blocks_per_slot_ = 0;
 
   // Device metadata.

@@ -97,6 +97,7 @@ MsaPlan::MsaPlan(const BatchShape &batch, cudaStream_t stream) {
       const int32_t blocks = query_position[row + q + count - 1] / kBlockSize + 1;
       tiles.push_back({s, row + q, count, 0, blocks});
       longest = std::max<int64_t>(longest, blocks);
+      indexer_max_rows_ = std::max(indexer_max_rows_, count * num_kv_heads_);
     }
   // Split long decode rows so one wave of resident CTAs (2 per SM) streams the index keys.
   const int32_t index_chunk = chunk_size_for(int64_t(tiles.size()), longest, target_ctas);
@@ -182,7 +183,8 @@ void MsaPlan::score_blocks(const PagedLayer &layer, const __nv_bfloat16 *index_q
   params.num_heads = num_kv_heads_;
   params.block_scores = block_scores_;
   params.score_stride = max_blocks_;
-  detail::launch_score_blocks(params, layer.index_key_type, num_indexer_work_, stream);
+  detail::launch_score_blocks(params, layer.index_key_type, num_indexer_work_, indexer_max_rows_,
+                              stream);
 }
 
 void MsaPlan::select_topk(int32_t *selected, cudaStream_t stream) const {
@@ -266,7 +268,7 @@ void MsaPlan::sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q,
     params.block_offset = block_offset_;
     params.num_sequences = num_sequences_;
     params.total_blocks = total_blocks_;
-    detail::launch_attention(detail::AttentionMode::kSparseK2q, params, k2q_max_ctas_, stream);
+    detail::launch_k2q_attention(params, k2q_max_ctas_, stream);
   } else {
     params.selected = selected;
     detail::launch_attention(detail::AttentionMode::kSparseEdges, params,
