@@ -8,6 +8,7 @@
 // output or a block-normalised partial (O, LSE) that the combine kernel merges. The KV-block-major
 // prefill schedule runs on wgmma in attention_k2q.cu.
 #include "kernels/cuda/attention_warp.cuh"
+#include "kernels/cuda/dependent_launch.cuh"
 
 namespace m3::cuda::detail {
 namespace {
@@ -93,6 +94,7 @@ __device__ __forceinline__ void attend_block(WarpState &s, uint32_t k_tile, uint
 
 template <AttentionMode kMode>
 __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionParams p) {
+  begin_dependent_grid();
   extern __shared__ __align__(128) uint8_t smem[];
   const uint32_t k_tile = smem_address(smem), v_tile = k_tile + kTileBytes;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -214,8 +216,7 @@ void launch_mode(const AttentionParams &params, int32_t grid, int threads, cudaS
   const int smem = 2 * kTileBytes;
   M3_CUDA_CHECK(cudaFuncSetAttribute(attention_kernel<kMode>,
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  attention_kernel<kMode><<<grid, threads, smem, stream>>>(params);
-  M3_CUDA_CHECK_LAUNCH();
+  launch_dependent(attention_kernel<kMode>, grid, threads, smem, stream, params);
 }
 
 // LSE-weighted merge of the valid partials of each (query, head). A task's 16 * kGroups threads
@@ -225,6 +226,7 @@ constexpr int kCombineThreads = 128;
 
 template <int kGroups>
 __global__ void __launch_bounds__(kCombineThreads) combine_kernel(CombineParams p) {
+  begin_dependent_grid();
   constexpr int kThreadsPerTask = 16 * kGroups, kTasksPerCta = kCombineThreads / kThreadsPerTask;
   __shared__ float group_max[kTasksPerCta][kGroups], group_sum[kTasksPerCta][kGroups];
   __shared__ float group_acc[kTasksPerCta][kGroups][kHeadDim];
@@ -309,13 +311,12 @@ void launch_combine(const CombineParams &params, cudaStream_t stream) {
     return;
   // Many slots (decode quarters, dense splits): 8 slot groups per task; else 2.
   if (params.num_slots > kTopkBlocks) {
-    combine_kernel<8><<<int(tasks), kCombineThreads, 0, stream>>>(params);
+    launch_dependent(combine_kernel<8>, int(tasks), kCombineThreads, 0, stream, params);
   } else {
     constexpr int kTasksPerCta = kCombineThreads / 32;
-    combine_kernel<2>
-        <<<int((tasks + kTasksPerCta - 1) / kTasksPerCta), kCombineThreads, 0, stream>>>(params);
+    launch_dependent(combine_kernel<2>, int((tasks + kTasksPerCta - 1) / kTasksPerCta),
+                     kCombineThreads, 0, stream, params);
   }
-  M3_CUDA_CHECK_LAUNCH();
 }
 
 } // namespace m3::cuda::detail

@@ -6,6 +6,7 @@
 // rescaling), and O = P V (wgmma, P from registers, V MN-major); each query writes its
 // block-normalised partial (O, LSE) at its selection slot for the combine.
 #include "kernels/cuda/attention_warp.cuh"
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/wgmma.cuh"
 
 namespace m3::cuda::detail {
@@ -61,6 +62,7 @@ __device__ __forceinline__ void load_block_async(uint32_t tile, const __nv_bfloa
 }
 
 __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(AttentionParams p) {
+  begin_dependent_grid();
   extern __shared__ uint8_t smem_raw[];
   // wgmma's 128-byte swizzle repeats every 1024 bytes: align the tiles to that.
   const uint32_t k_tile = (smem_address(smem_raw) + 1023) & ~1023u;
@@ -205,8 +207,7 @@ void launch_k2q_attention(const AttentionParams &params, int32_t grid, cudaStrea
   const int smem = 2 * kTileBytes + 1024; // + alignment slack
   M3_CUDA_CHECK(cudaFuncSetAttribute(k2q_attention_kernel,
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  k2q_attention_kernel<<<grid, kAttentionThreads, smem, stream>>>(params);
-  M3_CUDA_CHECK_LAUNCH();
+  launch_dependent(k2q_attention_kernel, grid, kAttentionThreads, smem, stream, params);
 }
 
 } // namespace m3::cuda::detail

@@ -8,7 +8,7 @@
 // time, warps splitting the keys when there are few rows.
 #include <cuda_fp8.h>
 
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/wgmma.cuh"
 
@@ -71,6 +71,7 @@ __device__ __forceinline__ void load_index_query(uint32_t (&a)[8][4], int (&posi
 
 template <IndexKeyType kType>
 __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScoreParams p) {
+  begin_dependent_grid();
   constexpr int kRowBytes = KeyTraits<kType>::kRowBytes;
   constexpr int kTileBytes = kBlockSize * kRowBytes;
   extern __shared__ __align__(128) uint8_t smem[];
@@ -171,6 +172,7 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
 // comes out of one quad of lanes.
 template <IndexKeyType kType>
 __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_wgmma_kernel(ScoreParams p) {
+  begin_dependent_grid();
   constexpr int kRowBytes = KeyTraits<kType>::kRowBytes;
   constexpr int kChunksPerRow = kRowBytes / 16;
   constexpr int kTileBytes = kBlockSize * kRowBytes;
@@ -254,14 +256,14 @@ void launch_typed(const ScoreParams &params, int num_work, int max_rows, cudaStr
     const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + 1024; // + alignment
     M3_CUDA_CHECK(cudaFuncSetAttribute(score_blocks_wgmma_kernel<kType>,
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    score_blocks_wgmma_kernel<kType><<<num_work, kScoreThreads, smem, stream>>>(params);
+    launch_dependent(score_blocks_wgmma_kernel<kType>, num_work, kScoreThreads, smem, stream,
+                     params);
   } else {
     const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + kWarps * 16 * 4;
     M3_CUDA_CHECK(cudaFuncSetAttribute(score_blocks_kernel<kType>,
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    score_blocks_kernel<kType><<<num_work, kScoreThreads, smem, stream>>>(params);
+    launch_dependent(score_blocks_kernel<kType>, num_work, kScoreThreads, smem, stream, params);
   }
-  M3_CUDA_CHECK_LAUNCH();
 }
 
 } // namespace

@@ -4,7 +4,7 @@
 // per CTA) -> scatter of query * 16 + slot. All on device; graph-capturable.
 #include <algorithm>
 
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/dependent_launch.cuh"
 
 namespace m3::cuda::detail {
 namespace {
@@ -17,7 +17,9 @@ __device__ __forceinline__ int edge_row(const K2qParams &p, int64_t edge, int32_
   return kv_head * p.total_blocks + p.block_offset[p.query_sequence[query]] + block;
 }
 
+// count_kernel follows a memset: launched normally (its begin_dependent_grid() is a no-op).
 __global__ void count_kernel(K2qParams p) {
+  begin_dependent_grid();
   const int64_t edges = int64_t(p.num_queries) * p.num_kv_heads * kTopkBlocks;
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < edges;
        e += int64_t(gridDim.x) * blockDim.x) {
@@ -28,6 +30,7 @@ __global__ void count_kernel(K2qParams p) {
 }
 
 __global__ void __launch_bounds__(kScanThreads) scan_kernel(K2qParams p) {
+  begin_dependent_grid();
   __shared__ int warp_rows[32], warp_ctas[32];
   const int num_rows = p.num_kv_heads * p.total_blocks;
   const int per_thread = (num_rows + kScanThreads - 1) / kScanThreads;
@@ -77,6 +80,7 @@ __global__ void __launch_bounds__(kScanThreads) scan_kernel(K2qParams p) {
 }
 
 __global__ void scatter_kernel(K2qParams p) {
+  begin_dependent_grid();
   const int64_t edges = int64_t(p.num_queries) * p.num_kv_heads * kTopkBlocks;
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < edges;
        e += int64_t(gridDim.x) * blockDim.x) {
@@ -98,10 +102,8 @@ void launch_k2q(const K2qParams &params, cudaStream_t stream) {
   const int grid = int(std::min<int64_t>((edges + 255) / 256, 4096));
   count_kernel<<<grid, 256, 0, stream>>>(params);
   M3_CUDA_CHECK_LAUNCH();
-  scan_kernel<<<1, kScanThreads, 0, stream>>>(params);
-  M3_CUDA_CHECK_LAUNCH();
-  scatter_kernel<<<grid, 256, 0, stream>>>(params);
-  M3_CUDA_CHECK_LAUNCH();
+  launch_dependent(scan_kernel, 1, kScanThreads, 0, stream, params);
+  launch_dependent(scatter_kernel, grid, 256, 0, stream, params);
 }
 
 } // namespace m3::cuda::detail

@@ -4,7 +4,7 @@
 // the boundary digit's bin is taken whole) over the order-preserving integer image of the fp32
 // scores, with the candidates kept in registers.
 // Historical entries come out in no particular order (msa-kernels.md §1.3); -1 pads the row.
-#include "kernels/cuda/kernels.h"
+#include "kernels/cuda/dependent_launch.cuh"
 
 namespace m3::cuda::detail {
 namespace {
@@ -16,6 +16,7 @@ __device__ __forceinline__ uint32_t ordered_bits(float value) {
 }
 
 template <int kThreads> __global__ void __launch_bounds__(kThreads) topk_kernel(TopkParams p) {
+  begin_dependent_grid();
   __shared__ int histogram[256];
   __shared__ uint32_t shared_prefix;
   __shared__ int shared_remaining, shared_done, count_above, count_tied;
@@ -113,8 +114,7 @@ template <int kThreads> __global__ void __launch_bounds__(kThreads) topk_kernel(
 }
 
 template <int kThreads> void launch_threads(const TopkParams &params, cudaStream_t stream) {
-  topk_kernel<kThreads><<<params.num_rows, kThreads, 0, stream>>>(params);
-  M3_CUDA_CHECK_LAUNCH();
+  launch_dependent(topk_kernel<kThreads>, params.num_rows, kThreads, 0, stream, params);
 }
 
 } // namespace
