@@ -30,7 +30,9 @@ class Fields {
 public:
   Fields(const json &object, std::string path) : object_(object), path_(std::move(path)) {
     if (!object_.is_object())
-      invalid_request(where("") + " must be an object", path_);
+      invalid_request((path_.empty() ? "the body" : "'" + path_ + "'") +
+                          " must be an object, got " + type_name(object_),
+                      path_);
   }
   std::string where(const std::string &key) const {
     return path_.empty() ? key : key.empty() ? path_ : path_ + "." + key;
@@ -178,9 +180,8 @@ GenerationOptions parse_generation(const Fields &f, const RequestPolicy &policy,
   }
   if (auto v = f.boolean("ignore_eos"))
     s.ignore_eos = *v;
-  if (const json *n = f.get("n"))
-    if (!n->is_number_integer() || n->get<int64_t>() != 1)
-      invalid_request("'n' must be 1 (several choices per request are not supported)", "n");
+  if (f.integer("n", 1, INT32_MAX).value_or(1) != 1)
+    invalid_request("'n' must be 1 (several choices per request are not supported)", "n");
   if (const json *stop = f.get("stop")) {
     if (stop->is_string()) {
       o.stop.push_back(stop->get<std::string>());
@@ -418,6 +419,8 @@ ChatRequest parse_chat_request(const json &body, const RequestPolicy &policy) {
         invalid_request("'tool_choice' must be none, auto, required or a named function",
                         "tool_choice");
     } else {
+      if (!choice->is_object())
+        f.wrong_type("tool_choice", "a string or an object");
       Fields named(*choice, "tool_choice");
       named.only({"type", "function"});
       if (named.required_string("type") != "function")
@@ -508,9 +511,8 @@ CompletionRequest parse_completion_request(const json &body, const RequestPolicy
   }
   if (auto v = f.boolean("echo"))
     r.echo = *v;
-  if (const json *best_of = f.get("best_of"))
-    if (!best_of->is_number_integer() || best_of->get<int64_t>() != 1)
-      invalid_request("'best_of' must be 1", "best_of");
+  if (f.integer("best_of", 1, INT32_MAX).value_or(1) != 1)
+    invalid_request("'best_of' must be 1", "best_of");
   if (f.get("suffix"))
     invalid_request("'suffix' is not supported", "suffix");
   return r;

@@ -216,6 +216,20 @@ TEST_F(ServerApi, HostileInputsGetClearErrorsAndTheServerStaysHealthy) {
                "'max_tokens' must be between 1 and 2147483647");
   expect_error(c, chat({{"seed", 1e30}}).dump(), 400, "'seed' must be between");
   expect_error(c, chat({{"seed", 1e17}}).dump(), 400, "'seed' must be an integer");
+  // Wrong JSON types name the field, what it must be and what came.
+  expect_error(c, chat({{"n", "2"}}).dump(), 400, "'n' must be an integer, got a string");
+  expect_error(c, chat({{"n", 0}}).dump(), 400, "'n' must be between 1");
+  expect_error(c, chat({{"tool_choice", 5}}).dump(), 400,
+               "'tool_choice' must be a string or an object, got a number");
+  expect_error(c, chat({{"stream", true}, {"stream_options", {1}}}).dump(), 400,
+               "'stream_options' must be an object, got an array");
+  expect_error(c, "\"hello\"", 400, "the body must be an object, got a string");
+  expect_error("/v1/completions",
+               json{{"model", server_->model()}, {"prompt", "x"}, {"best_of", true}}.dump(), 400,
+               "'best_of' must be an integer, got a boolean");
+  auto one = post(c, chat({{"n", 1.0}}).dump());
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200) << "n = 1.0 is 1: " << one->body;
   // A header line over cpp-httplib's 8 KiB limit: 431; one just under it is fine.
   httplib::Client client("127.0.0.1", server_->port());
   auto huge = client.Get("/health", {{"X-Padding", std::string(9000, 'x')}});
