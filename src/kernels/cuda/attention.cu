@@ -2,7 +2,8 @@
 //  - kDense: a CTA takes up to 4 consecutive queries of one sequence and KV head and walks the
 //    logical blocks of its split with online softmax (dense causal layers);
 //  - kSparseEdges: one CTA per (query, KV head, selected slot) edge, each of its 4 warps taking a
-//    quarter of the block as its own partial (decode: no inversion, short latency).
+//    quarter of the block, the quarters merged in shared memory into the edge's partial (decode:
+//    no inversion, short latency).
 // In both a warp computes the 16 q heads of one query against the block with mma.sync
 // (M = 16 heads, keys in two halves of 64), exact fp32 softmax, and writes either the final
 // output or a block-normalised partial (O, LSE) that the combine kernel merges. The KV-block-major
@@ -92,6 +93,72 @@ __device__ __forceinline__ void attend_block(WarpState &s, uint32_t k_tile, uint
   }
 }
 
+// kSparseEdges: the 4 warps hold the states of the 4 quarters of one block for the same query;
+// they meet in shared memory (the K/V tiles are done with) and warp w merges dims 32w..32w+31 of
+// the 16 heads into one block-normalised partial (O bf16 at out, LSE at lse; heads row_stride /
+// lse_stride apart), so the combine reads one partial per selected block.
+__device__ __forceinline__ void store_merged_quarters(WarpState &s, uint8_t *smem,
+                                                      __nv_bfloat16 *out, size_t row_stride,
+                                                      float *lse, size_t lse_stride, int warp,
+                                                      int lane) {
+  const int g = lane / 4, tig = lane % 4;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 1);
+    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 2);
+  }
+  // Lane-minor layouts: o_shared [warp][n-tile][c][lane], stats [warp][row half][m, l][lane].
+  float *o_shared = reinterpret_cast<float *>(smem);
+  float *stats = o_shared + kEdgeParts * 16 * 4 * 32;
+  __syncthreads();
+#pragma unroll
+  for (int nt = 0; nt < 16; ++nt)
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+      o_shared[((warp * 16 + nt) * 4 + c) * 32 + lane] = s.o[nt][c];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    stats[((warp * 2 + r) * 2 + 0) * 32 + lane] = s.m[r];
+    stats[((warp * 2 + r) * 2 + 1) * 32 + lane] = s.l[r];
+  }
+  __syncthreads();
+  float weight[kEdgeParts][2]; // exp2(m_part - m) / l: a quarter with no visible key weighs 0
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float m = -INFINITY, l = 0.f;
+#pragma unroll
+    for (int part = 0; part < kEdgeParts; ++part)
+      m = fmaxf(m, stats[((part * 2 + r) * 2 + 0) * 32 + lane]);
+#pragma unroll
+    for (int part = 0; part < kEdgeParts; ++part) {
+      const float m_part = stats[((part * 2 + r) * 2 + 0) * 32 + lane];
+      weight[part][r] = m_part == -INFINITY ? 0.f : exp2f(m_part - m);
+      l += weight[part][r] * stats[((part * 2 + r) * 2 + 1) * 32 + lane];
+    }
+    const float inverse = l > 0.f ? 1.f / l : 0.f;
+#pragma unroll
+    for (int part = 0; part < kEdgeParts; ++part)
+      weight[part][r] *= inverse;
+    if (warp == 0 && tig == 0)
+      lse[(g + 8 * r) * lse_stride] = l > 0.f ? (m + __log2f(l)) * 0.6931471805599453f : -INFINITY;
+  }
+#pragma unroll
+  for (int t = 0; t < 16 / kEdgeParts; ++t) {
+    const int nt = warp * (16 / kEdgeParts) + t;
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float v[2] = {0.f, 0.f};
+#pragma unroll
+      for (int part = 0; part < kEdgeParts; ++part)
+#pragma unroll
+        for (int e = 0; e < 2; ++e)
+          v[e] += weight[part][r] * o_shared[((part * 16 + nt) * 4 + 2 * r + e) * 32 + lane];
+      *reinterpret_cast<uint32_t *>(out + (g + 8 * r) * row_stride + nt * 8 + 2 * tig) =
+          pack_bf16(v[0], v[1]);
+    }
+  }
+}
+
 template <AttentionMode kMode>
 __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionParams p) {
   begin_dependent_grid();
@@ -137,7 +204,6 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
       query = query_begin + index;
     } else {
       query = edge_query;
-      query_slot = slot * kEdgeParts + warp;
     }
     return true;
   };
@@ -201,7 +267,12 @@ __global__ void __launch_bounds__(kAttentionThreads) attention_kernel(AttentionP
     if (!has_query)
       continue;
     const size_t head0 = size_t(query) * num_heads + kv_head * kHeadsPerGroup;
-    if (query_slot < 0) {
+    if constexpr (kMode == AttentionMode::kSparseEdges) {
+      store_merged_quarters(s, smem, p.partial_o + (head0 * p.num_slots + query_slot) * kHeadDim,
+                            size_t(p.num_slots) * kHeadDim,
+                            p.partial_lse + head0 * p.num_slots + query_slot, p.num_slots, warp,
+                            lane);
+    } else if (query_slot < 0) {
       store_output(s, p.out + head0 * kHeadDim, kHeadDim, p.lse ? p.lse + head0 : nullptr, 1, lane);
     } else {
       store_output(s, p.partial_o + (head0 * p.num_slots + query_slot) * kHeadDim,
@@ -237,7 +308,7 @@ __global__ void __launch_bounds__(kCombineThreads) combine_kernel(CombineParams 
   int valid = 0;
   if (active) {
     const int local_block = p.query_position[task / p.num_heads] / kBlockSize;
-    valid = min(p.num_slots, (local_block / p.blocks_per_slot + 1) * p.parts_per_block);
+    valid = min(p.num_slots, local_block / p.blocks_per_slot + 1);
   }
   const float *lse = p.partial_lse + task * p.num_slots;
   float m = -INFINITY;
@@ -309,7 +380,7 @@ void launch_combine(const CombineParams &params, cudaStream_t stream) {
   const int64_t tasks = int64_t(params.num_queries) * params.num_heads;
   if (tasks == 0)
     return;
-  // Many slots (decode quarters, dense splits): 8 slot groups per task; else 2.
+  // Many slots (dense splits): 8 slot groups per task; else 2.
   if (params.num_slots > kTopkBlocks) {
     launch_dependent(combine_kernel<8>, int(tasks), kCombineThreads, 0, stream, params);
   } else {

@@ -25,7 +25,7 @@ constexpr int kScoreMaxRows = 128;     // (query, index head) rows per score CTA
 constexpr int kAttentionThreads = 128; // 4 warps, one query (x 16 heads) each at a time
 constexpr int kDenseQueriesPerCta = kAttentionThreads / 32;
 constexpr int kK2qQueriesPerCta = 64;              // queries gathered per CTA for one KV block
-constexpr int kEdgeParts = kAttentionThreads / 32; // decode edge: one partial per warp quarter
+constexpr int kEdgeParts = kAttentionThreads / 32; // decode edge: one warp per quarter block
 constexpr int kTopkPerThread = 8; // candidate blocks held in registers per top-k thread
 
 struct ScoreParams {
@@ -88,8 +88,8 @@ void launch_attention(AttentionMode mode, const AttentionParams &params, int32_t
 // KV-block-major sparse attention (prefill) on wgmma: grid = an upper bound of the CSR's CTAs.
 void launch_k2q_attention(const AttentionParams &params, int32_t grid, cudaStream_t stream);
 
-// Merges the partials of each (query, head): slots s < min(num_slots, (qb / blocks_per_slot + 1)
-// * parts_per_block) are valid (qb = the query's local block).
+// Merges the partials of each (query, head): slots s < min(num_slots, qb / blocks_per_slot + 1)
+// are valid (qb = the query's local block).
 struct CombineParams {
   const __nv_bfloat16 *partial_o = nullptr; // [num_queries, num_heads, num_slots, 128]
   const float *partial_lse = nullptr;       // [num_queries, num_heads, num_slots]
@@ -98,7 +98,6 @@ struct CombineParams {
   int num_heads = 0;
   int num_slots = 0;
   int blocks_per_slot = 0;
-  int parts_per_block = 1;
   __nv_bfloat16 *out = nullptr; // [num_queries, num_heads, 128]
   float *lse = nullptr;         // optional [num_queries, num_heads]
 };

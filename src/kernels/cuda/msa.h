@@ -92,8 +92,8 @@ private:
   // Launch parameters shared by every attention schedule (cache, queries, metadata, partials).
   detail::AttentionParams attention_params(const PagedLayer &layer, const __nv_bfloat16 *q) const;
   // Merges the partials written by an attention schedule into out / lse.
-  void combine(int num_slots, int blocks_per_slot, int parts_per_block, __nv_bfloat16 *out,
-               float *lse, cudaStream_t stream) const;
+  void combine(int num_slots, int blocks_per_slot, __nv_bfloat16 *out, float *lse,
+               cudaStream_t stream) const;
 
   int num_kv_heads_ = 0;
   int32_t num_queries_ = 0;

@@ -146,8 +146,7 @@ MsaPlan::MsaPlan(const BatchShape &batch, cudaStream_t stream) {
   dense_work_ = upload(dense_work, stream);
 
   const int num_heads = num_kv_heads_ * kHeadsPerGroup;
-  const int sparse_slots = use_k2q_ ? kTopkBlocks : kTopkBlocks * detail::kEdgeParts;
-  const int slots = std::max(sparse_slots, dense_slots_ > 1 ? dense_slots_ : 0);
+  const int slots = std::max(kTopkBlocks, dense_slots_ > 1 ? dense_slots_ : 0);
   block_scores_ = allocate<float>(size_t(num_queries_) * num_kv_heads_ * max_blocks_);
   partial_o_ = allocate<__nv_bfloat16>(size_t(num_queries_) * num_heads * slots * kHeadDim);
   partial_lse_ = allocate<float>(size_t(num_queries_) * num_heads * slots);
@@ -238,8 +237,8 @@ detail::AttentionParams MsaPlan::attention_params(const PagedLayer &layer,
   return params;
 }
 
-void MsaPlan::combine(int num_slots, int blocks_per_slot, int parts_per_block, __nv_bfloat16 *out,
-                      float *lse, cudaStream_t stream) const {
+void MsaPlan::combine(int num_slots, int blocks_per_slot, __nv_bfloat16 *out, float *lse,
+                      cudaStream_t stream) const {
   detail::CombineParams params;
   params.partial_o = partial_o_;
   params.partial_lse = partial_lse_;
@@ -248,7 +247,6 @@ void MsaPlan::combine(int num_slots, int blocks_per_slot, int parts_per_block, _
   params.num_heads = num_kv_heads_ * kHeadsPerGroup;
   params.num_slots = num_slots;
   params.blocks_per_slot = blocks_per_slot;
-  params.parts_per_block = parts_per_block;
   params.out = out;
   params.lse = lse;
   detail::launch_combine(params, stream);
@@ -258,8 +256,7 @@ void MsaPlan::sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q,
                                const int32_t *selected, __nv_bfloat16 *out, float *lse,
                                cudaStream_t stream) const {
   detail::AttentionParams params = attention_params(layer, q);
-  const int parts_per_block = use_k2q_ ? 1 : detail::kEdgeParts;
-  params.num_slots = kTopkBlocks * parts_per_block;
+  params.num_slots = kTopkBlocks;
   if (use_k2q_) {
     build_k2q(selected, stream);
     params.k2q_row_start = k2q_row_start_;
@@ -274,7 +271,7 @@ void MsaPlan::sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q,
     detail::launch_attention(detail::AttentionMode::kSparseEdges, params,
                              num_queries_ * num_kv_heads_ * kTopkBlocks, stream);
   }
-  combine(params.num_slots, 1, parts_per_block, out, lse, stream);
+  combine(params.num_slots, 1, out, lse, stream);
 }
 
 void MsaPlan::dense_attention(const PagedLayer &layer, const __nv_bfloat16 *q, __nv_bfloat16 *out,
@@ -286,7 +283,7 @@ void MsaPlan::dense_attention(const PagedLayer &layer, const __nv_bfloat16 *q, _
   params.num_slots = dense_slots_;
   detail::launch_attention(detail::AttentionMode::kDense, params, num_dense_work_, stream);
   if (dense_slots_ > 1)
-    combine(dense_slots_, dense_blocks_per_slot_, 1, out, lse, stream);
+    combine(dense_slots_, dense_blocks_per_slot_, out, lse, stream);
 }
 
 } // namespace m3::cuda
