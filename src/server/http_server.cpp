@@ -31,7 +31,9 @@ HttpServer::HttpServer(ServerContext &ctx, HttpOptions options)
   const int threads = options_.threads;
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(size_t(threads)); };
   http_->set_payload_max_length(options_.max_body_bytes);
-  http_->set_keep_alive_timeout(30);
+  // An idle keep-alive connection holds a worker thread until this runs out: with as many idle
+  // pooled client connections as threads, new requests wait this long (vLLM's uvicorn uses 5 s).
+  http_->set_keep_alive_timeout(5);
   install_routes();
 }
 

@@ -259,6 +259,29 @@ TEST(ServerAuth, ApiKeyIsRequiredOnV1Routes) {
   EXPECT_EQ(client.Get("/health")->status, 200) << "health stays open for probes";
 }
 
+TEST(ServerThreads, IdleKeepAliveConnectionsDoNotStallNewRequestsForLong) {
+  ServerProcess server({"--http-threads", "2"});
+  // Every worker thread held by an idle keep-alive connection (as a client's connection pool
+  // leaves them), then one more request: it waits until a keep-alive runs out.
+  std::vector<std::unique_ptr<httplib::Client>> idle;
+  for (int i = 0; i < 2; ++i) {
+    idle.push_back(std::make_unique<httplib::Client>("127.0.0.1", server.port()));
+    idle.back()->set_keep_alive(true);
+    auto res = idle.back()->Get("/health");
+    ASSERT_TRUE(res);
+    ASSERT_EQ(res->status, 200);
+  }
+  httplib::Client late("127.0.0.1", server.port());
+  late.set_read_timeout(60);
+  const auto start = std::chrono::steady_clock::now();
+  auto res = late.Get("/v1/models");
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_LT(seconds, 10) << "a new request waited for an idle connection's keep-alive to run out";
+}
+
 TEST(ServerShutdown, SigtermDrainsAndExitsCleanly) {
   ServerProcess server({"--shutdown-grace-seconds", "1"});
   // A long generation in flight when the signal arrives.
