@@ -418,6 +418,18 @@ def mark_bf16(config):
             mark_bf16(value)
 
 
+def save_pretrained_output(model):
+    """(tensors by name, config.json, file names) of transformers' save_pretrained."""
+    with tempfile.TemporaryDirectory() as tmp:
+        model.save_pretrained(tmp)
+        tensors = {}
+        for file in sorted(os.listdir(tmp)):
+            if file.endswith(".safetensors"):
+                tensors.update(load_file(os.path.join(tmp, file)))
+        with open(os.path.join(tmp, "config.json")) as f:
+            return tensors, json.load(f), sorted(os.listdir(tmp))
+
+
 def write_hf_saved(directory, model, bos, eos):
     """transformers' own save_pretrained output (its naming and its config.json), re-stored as
     bf16 with the fp32 router the way the release stores dtypes."""
@@ -425,17 +437,10 @@ def write_hf_saved(directory, model, bos, eos):
     tc.bos_token_id, tc.eos_token_id = bos, eos
     if getattr(model, "generation_config", None) is not None:
         model.generation_config.bos_token_id, model.generation_config.eos_token_id = bos, eos
-    with tempfile.TemporaryDirectory() as tmp:
-        model.save_pretrained(tmp)
-        saved = {}
-        for file in sorted(os.listdir(tmp)):
-            if file.endswith(".safetensors"):
-                saved.update(load_file(os.path.join(tmp, file)))
-        log("  save_pretrained wrote:", sorted(os.listdir(tmp)))
-        for name, tensor in saved.items():
-            log(f"    {name} {tuple(tensor.shape)} {tensor.dtype}")
-        with open(os.path.join(tmp, "config.json")) as f:
-            config = json.load(f)
+    saved, config, files = save_pretrained_output(model)
+    log("  save_pretrained wrote:", files)
+    for name, tensor in saved.items():
+        log(f"    {name} {tuple(tensor.shape)} {tensor.dtype}")
     mark_bf16(config)
     ckpt.write_json(os.path.join(directory, "config.json"), config)
     stored = {name: release_dtype(name, tensor) for name, tensor in saved.items()}

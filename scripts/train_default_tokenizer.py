@@ -1,12 +1,8 @@
 #!/usr/bin/env python3
 """Trains the embedded default model's byte-level BPE tokenizer (stdlib only, deterministic).
 
-Corpus: the King James Bible (public domain) from Debian's bible-kjv-text 4.38, printed by the
-bible program of bible-kjv 4.38. Usage:
-  scripts/train_default_tokenizer.py KJV_TEXT_FILE models/default/tokenizer.json
-To produce KJV_TEXT_FILE:
-  apt-get download bible-kjv-text=4.38 bible-kjv=4.38 && for f in *.deb; do dpkg -x $f root; done
-  root/usr/bin/bible -p root/usr/lib "gen1:1-rev22:21" > kjv.txt
+scripts/demo_model/prepare.py calls it on the default model's corpora and chat set; by hand:
+  scripts/train_default_tokenizer.py TEXT_FILE... models/default/tokenizer.json
 The output is an HF tokenizer.json with the o200k pre-tokenizer (as MiniMax-M3 uses), 8000
 regular tokens and the M3 special tokens from id 8000 on (vocab rows 8064, like M3's 200064).
 """
@@ -104,17 +100,16 @@ def train(text):
     return vocab, merges
 
 
-def main():
-    corpus, out_path = sys.argv[1], sys.argv[2]
-    with open(corpus, encoding="utf-8") as f:
-        vocab, merges = train(f.read())
+def tokenizer_json(vocab, merges):
+    """HF tokenizer.json: o200k pre-tokenizer, byte-level BPE, the M3 special tokens from id 8000."""
     assert len(vocab) == REGULAR_VOCAB, len(vocab)
+    assert REGULAR_VOCAB + len(SPECIAL_TOKENS) <= VOCAB_ROWS
     added = [
         {"id": REGULAR_VOCAB + i, "content": tok, "single_word": False, "lstrip": False,
          "rstrip": False, "normalized": False, "special": True}
         for i, tok in enumerate(SPECIAL_TOKENS)
     ]
-    tokenizer = {
+    return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
@@ -132,10 +127,22 @@ def main():
                   "vocab": {tok: i for i, tok in enumerate(vocab)},
                   "merges": [[a, b] for a, b in merges]},
     }
-    assert REGULAR_VOCAB + len(SPECIAL_TOKENS) <= VOCAB_ROWS
+
+
+def write_tokenizer(text, out_path):
+    vocab, merges = train(text)
     with open(out_path, "w", encoding="utf-8") as f:
-        json.dump(tokenizer, f, ensure_ascii=False, indent=None, separators=(",", ":"))
+        json.dump(tokenizer_json(vocab, merges), f, ensure_ascii=False, indent=None, separators=(",", ":"))
         f.write("\n")
+
+
+def main():
+    *corpora, out_path = sys.argv[1:]
+    text = []
+    for path in corpora:
+        with open(path, encoding="utf-8") as f:
+            text.append(f.read())
+    write_tokenizer("\n".join(text), out_path)
 
 
 if __name__ == "__main__":
