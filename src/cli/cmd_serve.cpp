@@ -89,7 +89,7 @@ int serve(const std::vector<std::string> &argv) {
   if (auto dir = args.get("--model")) {
     model_options.model_dir = *dir;
   } else {
-    model_options.model_dir = server::prepare_default_model();
+    model_options.model_dir = server::default_model_dir();
     model_options.served_name = "m3-default";
   }
   if (auto name = args.get("--served-model-name"))

@@ -1,6 +1,8 @@
 #pragma once
 // Starts the real `m3 serve` ($M3_BINARY) on a free port the way a user would, waits until it
-// serves, and stops it (SIGTERM, then SIGKILL) at the end. Server logs go to a file.
+// serves, and stops it (SIGTERM, then SIGKILL) at the end. Server logs go to a file. The model is
+// the tests' tiny random-weight model (random_model.h) unless the arguments name one, or the
+// embedded default model (no --model) when asked for.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,11 +18,16 @@
 #include <thread>
 #include <vector>
 
+#include "random_model.h"
+
 namespace m3::test_support {
+
+enum class ServedModel { kRandom, kDefault };
 
 class ServerProcess {
 public:
-  explicit ServerProcess(std::vector<std::string> extra_args = {}) {
+  explicit ServerProcess(std::vector<std::string> extra_args = {},
+                         ServedModel model = ServedModel::kRandom) {
     static int counter = 0;
     log_path_ = std::filesystem::temp_directory_path() /
                 ("m3_serve_" + std::to_string(getpid()) + "_" + std::to_string(counter++) + ".log");
@@ -28,11 +35,12 @@ public:
     if (!binary)
       throw std::runtime_error("M3_BINARY is not set");
     std::vector<std::string> args = {binary, "serve", "--port", "0"};
+    if (model == ServedModel::kRandom)
+      args.insert(args.end(),
+                  {"--model", prepare_random_model(), "--served-model-name", "m3-test"});
     args.insert(args.end(), extra_args.begin(), extra_args.end());
     pid_ = fork();
     if (pid_ == 0) {
-      // The embedded model's weights are generated once into a cache shared by the tests.
-      setenv("M3_CACHE_DIR", (std::filesystem::temp_directory_path() / "m3_test_cache").c_str(), 1);
       FILE *log = std::fopen(log_path_.c_str(), "w");
       dup2(fileno(log), 2);
       dup2(fileno(log), 1);

@@ -73,10 +73,9 @@ TEST(ServerLoad, ConcurrentStreamsWithDisconnectsReleaseEveryPage) {
   EXPECT_EQ(metric(metrics, "vllm:kv_cache_usage_perc"), 0);
   EXPECT_EQ(metric(metrics, "vllm:num_requests_running"), 0);
   EXPECT_EQ(metric(metrics, "vllm:num_requests_waiting"), 0);
-  EXPECT_GE(
-      metric(metrics,
-             "vllm:request_success_total{model_name=\"m3-default\",finished_reason=\"abort\"}"),
-      1)
+  EXPECT_GE(metric(metrics, "vllm:request_success_total{model_name=\"" + server.model() +
+                                "\",finished_reason=\"abort\"}"),
+            1)
       << "disconnected streams are cancelled in the engine";
   EXPECT_GE(metric(metrics, "vllm:time_to_first_token_seconds_count"), 96);
   EXPECT_TRUE(server.running());
@@ -118,7 +117,7 @@ int send_post(int port, const std::string &path, const std::string &body) {
 TEST(ServerDisconnect, NonStreamingRequestOfAGoneClientIsCancelled) {
   ServerProcess server({"--max-model-len", "4096"});
   const std::string aborted =
-      "vllm:request_success_total{model_name=\"m3-default\",finished_reason=\"abort\"}";
+      "vllm:request_success_total{model_name=\"" + server.model() + "\",finished_reason=\"abort\"}";
   const std::vector<std::string> words = {"light", "waters", "earth", "firmament", "darkness",
                                           "seed",  "heaven", "fowl",  "evening",   "morning"};
   std::mt19937 rng(std::random_device{}());
