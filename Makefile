@@ -15,11 +15,12 @@ test: build
 	@bash scripts/test_assets.sh
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# The server under load (32 streaming clients, disconnects) built with AddressSanitizer + UBSan.
+# The server under load (32 streaming clients, disconnects) and non-streaming clients that hang up,
+# built with AddressSanitizer + UBSan.
 test-asan: deps
 	@cmake -S . -B $(BUILD)-asan -G Ninja -DM3_CUDA=OFF -DM3_SANITIZE=ON >/dev/null
 	@cmake --build $(BUILD)-asan -j $(JOBS) --target m3 test_server_load
-	@cd $(BUILD)-asan && ctest --output-on-failure -R ServerLoad.ConcurrentStreams
+	@cd $(BUILD)-asan && ctest --output-on-failure -R "ServerLoad.ConcurrentStreams|ServerDisconnect"
 
 demo: build
 	@bash scripts/demo.sh $(BUILD)
