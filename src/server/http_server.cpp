@@ -64,7 +64,17 @@ void HttpServer::install_routes() {
   ServerContext &ctx = ctx_;
   const std::string api_key = options_.api_key;
 
+  // Runs before cpp-httplib reads the body.
   http.set_pre_routing_handler([api_key](const httplib::Request &req, httplib::Response &res) {
+    // cpp-httplib would inflate a compressed body past the body size limit (a few hundred KiB of
+    // gzip make gigabytes); OpenAI clients do not compress requests.
+    const std::string encoding = req.get_header_value("Content-Encoding");
+    if (!encoding.empty() && encoding != "identity") {
+      send_error(res, ApiError(415, "invalid_request_error",
+                               "compressed request bodies (Content-Encoding: " + encoding +
+                                   ") are not supported"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (api_key.empty() || req.path.rfind("/v1/", 0) != 0)
       return httplib::Server::HandlerResponse::Unhandled;
     if (req.get_header_value("Authorization") == "Bearer " + api_key)

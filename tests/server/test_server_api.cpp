@@ -236,6 +236,13 @@ TEST_F(ServerApi, HostileInputsGetClearErrorsAndTheServerStaysHealthy) {
   ASSERT_TRUE(huge);
   EXPECT_EQ(huge->status, 431);
   EXPECT_NE(huge->body.find("header is longer than 8 KiB"), std::string::npos) << huge->body;
+  // A compressed body could inflate past the body limit: refused before it is read.
+  httplib::Client gzip_client("127.0.0.1", server_->port());
+  gzip_client.set_compress(true);
+  auto gzipped = gzip_client.Post(c.c_str(), chat({}).dump(), "application/json");
+  ASSERT_TRUE(gzipped);
+  EXPECT_EQ(gzipped->status, 415);
+  EXPECT_NE(gzipped->body.find("Content-Encoding: gzip"), std::string::npos) << gzipped->body;
   auto large = client.Get("/health", {{"X-Padding", std::string(8000, 'x')}});
   ASSERT_TRUE(large);
   EXPECT_EQ(large->status, 200);
