@@ -33,7 +33,12 @@ const char *kHelp = R"(usage: m3 serve [flags]
   --tool-call-parser NAME     minimax_m3 (default) or none
   --max-waiting-requests N    queued requests before 429 (default 256)
   --max-body-bytes N          request body limit, larger gets 413 (default 8388608)
-  --allow-remote-media        accept http(s) image/video URLs (they are not fetched)
+  --allow-remote-media        fetch http(s) image/video URLs (default: data URLs only)
+  --max-images-per-request N  image parts per request (default 32)
+  --max-videos-per-request N  video parts per request (default 4)
+  --max-media-bytes N         encoded size of one image or video (default 67108864)
+  --max-image-pixels N        decoded width x height of one image or video frame (default 2^26)
+  --max-video-frames N        frames sampled from one video at most (default 768)
   --http-threads N            HTTP worker threads; each open stream holds one (default 128)
   --shutdown-grace-seconds N  on SIGTERM/SIGINT, time to let requests finish (default 10)
 )";
@@ -73,10 +78,26 @@ int serve(const std::vector<std::string> &argv) {
       return 0;
     }
   Args args(argv,
-            {"--model", "--served-model-name", "--host", "--port", "--api-key", "--max-model-len",
-             "--max-num-seqs", "--max-num-batched-tokens", "--num-kv-pages", "--reasoning-parser",
-             "--tool-call-parser", "--max-waiting-requests", "--max-body-bytes", "--http-threads",
-             "--shutdown-grace-seconds"},
+            {"--model",
+             "--served-model-name",
+             "--host",
+             "--port",
+             "--api-key",
+             "--max-model-len",
+             "--max-num-seqs",
+             "--max-num-batched-tokens",
+             "--num-kv-pages",
+             "--reasoning-parser",
+             "--tool-call-parser",
+             "--max-waiting-requests",
+             "--max-body-bytes",
+             "--http-threads",
+             "--shutdown-grace-seconds",
+             "--max-images-per-request",
+             "--max-videos-per-request",
+             "--max-media-bytes",
+             "--max-image-pixels",
+             "--max-video-frames"},
             {"--enable-prefix-caching", "--no-enable-prefix-caching", "--allow-remote-media"});
   const std::string reasoning = parser_flag(args, "--reasoning-parser");
   const std::string tools = parser_flag(args, "--tool-call-parser");
@@ -122,6 +143,14 @@ int serve(const std::vector<std::string> &argv) {
   server::ServedModel model(model_options, print_progress);
   server::ServerContext ctx{model};
   ctx.policy.allow_remote_images = args.has("--allow-remote-media");
+  ctx.media.allow_remote = ctx.policy.allow_remote_images;
+  vision::MediaLimits &limits = ctx.media.limits;
+  limits.max_images = positive_int(args, "--max-images-per-request", limits.max_images, 0);
+  limits.max_videos = positive_int(args, "--max-videos-per-request", limits.max_videos, 0);
+  limits.max_bytes = size_t(positive_int(args, "--max-media-bytes", int(limits.max_bytes)));
+  limits.max_pixels = positive_int(args, "--max-image-pixels", limits.max_pixels);
+  ctx.media.max_video_frames =
+      positive_int(args, "--max-video-frames", ctx.media.max_video_frames, 2);
   ctx.reasoning_parser = reasoning == "minimax_m3";
   ctx.tool_call_parser = tools == "minimax_m3";
   ctx.max_waiting_requests = positive_int(args, "--max-waiting-requests", 256);

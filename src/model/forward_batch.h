@@ -2,6 +2,7 @@
 // What the runtime hands to a backend for one forward step (shared contract, design.md §0).
 // The batch is ragged: each sequence contributes num_new_tokens query rows that continue after
 // its num_cached_tokens already in the paged KV cache.
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -39,6 +40,26 @@ struct ForwardBatch {
   // Appends one sequence's rows (positions num_cached_tokens...) and returns its index.
   int add_sequence(const std::vector<int32_t>& new_tokens, int32_t num_cached_tokens,
                    std::vector<int32_t> page_table, bool want_all_logits);
+
+  // Rows first_row.. (count of them, at prompt positions first_position..) take the values of
+  // `prompt` where its mask is set. Call after every row is added; allocates input_embeddings
+  // on the first masked row. Inline: the runtime links no model code.
+  void attach_embeddings(int32_t first_row, int32_t count, const PromptEmbeddings& prompt,
+                         int32_t first_position) {
+    const int64_t hidden = prompt.hidden;
+    for (int32_t i = 0; i < count; ++i) {
+      const size_t position = size_t(first_position + i);
+      if (position >= prompt.mask.size() || !prompt.mask[position]) continue;
+      if (input_embeddings.empty()) {
+        input_embeddings.assign(size_t(num_rows()) * size_t(hidden), 0.0f);
+        embedding_row_mask.assign(size_t(num_rows()), 0);
+      }
+      const size_t row = size_t(first_row + i);
+      embedding_row_mask[row] = 1;
+      std::copy_n(&prompt.values[position * size_t(hidden)], hidden,
+                  &input_embeddings[row * size_t(hidden)]);
+    }
+  }
 };
 
 }  // namespace m3

@@ -33,25 +33,9 @@ struct SequenceCache {
                           bool all_logits, const PromptEmbeddings *embeddings = nullptr) {
     ForwardBatch batch;
     batch.add_sequence(new_tokens, cached, page_table, all_logits);
-    if (embeddings && !embeddings->empty() && cached < int32_t(embeddings->mask.size()))
-      attach_embeddings(batch, *embeddings, cached);
+    if (embeddings)
+      batch.attach_embeddings(0, batch.num_rows(), *embeddings, cached);
     return model.forward(batch, cache);
-  }
-
-  // Rows at positions covered by `embeddings` take its values where its mask is set.
-  static void attach_embeddings(ForwardBatch &batch, const PromptEmbeddings &embeddings,
-                                int32_t cached) {
-    const int64_t hidden = embeddings.hidden;
-    batch.input_embeddings.assign(size_t(batch.num_rows() * hidden), 0.0f);
-    batch.embedding_row_mask.assign(size_t(batch.num_rows()), 0);
-    for (int32_t row = 0; row < batch.num_rows(); ++row) {
-      const size_t position = size_t(cached + row);
-      if (position >= embeddings.mask.size() || !embeddings.mask[position])
-        continue;
-      batch.embedding_row_mask[row] = 1;
-      std::copy_n(&embeddings.values[position * hidden], hidden,
-                  &batch.input_embeddings[size_t(row) * hidden]);
-    }
   }
 
   KvCache cache;

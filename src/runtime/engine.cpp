@@ -61,10 +61,18 @@ Engine::Submitted Engine::submit(Request request) {
   for (int32_t id : request.prompt)
     require(id >= 0 && id < vocab, "token id " + std::to_string(id) + " is outside the vocabulary");
   require(request.sampling.max_tokens >= 1, "max_tokens must be at least 1");
+  if (const auto &embeddings = request.embeddings) {
+    const int64_t hidden = model_.config().hidden_size;
+    require(embeddings->hidden == hidden && embeddings->mask.size() == request.prompt.size() &&
+                embeddings->values.size() == request.prompt.size() * size_t(hidden),
+            "prompt embeddings must be [prompt tokens, " + std::to_string(hidden) + "]");
+  }
 
   auto seq = std::make_unique<Sequence>();
   seq->tokens = request.prompt;
   seq->num_prompt_tokens = int32_t(request.prompt.size());
+  if (request.embeddings)
+    seq->page_media = PrefixCache::page_media_hashes(*request.embeddings, cache_.block_size());
   seq->rng.seed(request.sampling.seed ? *request.sampling.seed : std::random_device{}());
   seq->request = std::move(request);
   seq->stream = std::make_shared<RequestStream>();

@@ -10,21 +10,48 @@ PrefixCache::PrefixCache(PageAllocator &allocator, int block_size)
   allocator_.set_eviction_callback([this](int32_t page) { forget_page(page); });
 }
 
-uint64_t PrefixCache::chain_key(uint64_t parent_key, const int32_t *tokens, int count) {
-  return XXH64(tokens, size_t(count) * sizeof(int32_t), parent_key);
+uint64_t PrefixCache::chain_key(uint64_t parent_key, const int32_t *tokens, int count,
+                                uint64_t media) {
+  const uint64_t key = XXH64(tokens, size_t(count) * sizeof(int32_t), parent_key);
+  return media == 0 ? key : XXH64(&media, sizeof media, key);
+}
+
+std::vector<uint64_t> PrefixCache::page_media_hashes(const PromptEmbeddings &embeddings,
+                                                     int block_size) {
+  std::vector<uint64_t> hashes;
+  const size_t hidden = size_t(embeddings.hidden);
+  for (size_t begin = 0; begin + size_t(block_size) <= embeddings.mask.size();
+       begin += size_t(block_size)) {
+    XXH64_state_t *state = XXH64_createState();
+    XXH64_reset(state, 0);
+    bool any = false;
+    for (size_t position = begin; position < begin + size_t(block_size); ++position) {
+      if (!embeddings.mask[position])
+        continue;
+      any = true;
+      XXH64_update(state, &position, sizeof position);
+      XXH64_update(state, &embeddings.values[position * hidden], hidden * sizeof(float));
+    }
+    const uint64_t hash = XXH64_digest(state);
+    XXH64_freeState(state);
+    hashes.push_back(any ? (hash == 0 ? 1 : hash) : 0);
+  }
+  return hashes;
 }
 
 std::vector<int32_t> PrefixCache::match(const std::vector<int32_t> &tokens, int max_pages,
-                                        std::vector<uint64_t> &keys) {
+                                        std::vector<uint64_t> &keys,
+                                        const std::vector<uint64_t> &page_media) {
   std::vector<int32_t> pages;
   keys.clear();
   query_tokens_ += int64_t(tokens.size());
   uint64_t key = kRootKey;
   for (int i = 0; i < max_pages && int64_t(i + 1) * block_size_ <= int64_t(tokens.size()); ++i) {
     const int32_t *page_tokens = tokens.data() + int64_t(i) * block_size_;
-    key = chain_key(key, page_tokens, block_size_);
+    const uint64_t media = size_t(i) < page_media.size() ? page_media[i] : 0;
+    key = chain_key(key, page_tokens, block_size_, media);
     auto it = entries_.find(key);
-    if (it == entries_.end() ||
+    if (it == entries_.end() || it->second.media != media ||
         !std::equal(it->second.tokens.begin(), it->second.tokens.end(), page_tokens))
       break;
     allocator_.retain(it->second.page);
@@ -35,10 +62,10 @@ std::vector<int32_t> PrefixCache::match(const std::vector<int32_t> &tokens, int 
   return pages;
 }
 
-void PrefixCache::insert(uint64_t key, int32_t page, const int32_t *tokens) {
+void PrefixCache::insert(uint64_t key, int32_t page, const int32_t *tokens, uint64_t media) {
   if (entries_.count(key) || key_of_page_.count(page))
     return;
-  entries_.emplace(key, Entry{page, std::vector<int32_t>(tokens, tokens + block_size_)});
+  entries_.emplace(key, Entry{page, std::vector<int32_t>(tokens, tokens + block_size_), media});
   key_of_page_.emplace(page, key);
   allocator_.set_cached(page, true);
 }

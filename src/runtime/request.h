@@ -9,6 +9,8 @@
 #include <optional>
 #include <vector>
 
+#include "model/forward_batch.h"
+
 namespace m3 {
 
 struct SamplingParams {
@@ -39,6 +41,9 @@ struct Request {
   std::vector<int32_t> prompt;
   SamplingParams sampling;
   std::shared_ptr<TokenConstraint> constraint; // null = unconstrained
+  // Vision features replacing the token embedding at some prompt positions (one mask entry per
+  // prompt token); null for a text-only prompt.
+  std::shared_ptr<const PromptEmbeddings> embeddings;
 };
 
 enum class FinishReason { kNone, kStop, kLength, kCancelled, kError };

@@ -52,7 +52,7 @@ void Scheduler::match_prefix(Sequence &seq) {
     return;
   // Keep at least one token to compute: its logits give the next token.
   const int max_pages = (int32_t(seq.tokens.size()) - 1) / config_.block_size;
-  seq.pages = prefix_cache_->match(seq.tokens, max_pages, seq.page_keys);
+  seq.pages = prefix_cache_->match(seq.tokens, max_pages, seq.page_keys, seq.page_media);
   seq.num_computed = int32_t(seq.pages.size()) * config_.block_size;
   if (seq.num_generated() == 0)
     seq.cached_prompt_tokens = seq.num_computed;
@@ -128,6 +128,13 @@ ScheduledStep Scheduler::schedule() {
       step.batch.logit_rows.push_back(entry.first_row + n - 1);
     step.batch.sequences.push_back(std::move(entry));
   }
+  // Vision features of the prompt rows in this step (a chunk may hold part of an image).
+  for (size_t i = 0; i < step.chunks.size(); ++i) {
+    const SequenceInBatch &entry = step.batch.sequences[i];
+    if (const auto &embeddings = step.chunks[i].seq->request.embeddings)
+      step.batch.attach_embeddings(entry.first_row, entry.num_new_tokens, *embeddings,
+                                   entry.num_cached_tokens);
+  }
   return step;
 }
 
@@ -141,8 +148,9 @@ void Scheduler::commit(const ScheduledStep &step) {
     uint64_t key = seq.page_keys.empty() ? PrefixCache::kRootKey : seq.page_keys.back();
     for (size_t i = seq.page_keys.size(); int64_t(i + 1) * block <= seq.num_computed; ++i) {
       const int32_t *tokens = seq.tokens.data() + i * block;
-      key = PrefixCache::chain_key(key, tokens, block);
-      prefix_cache_->insert(key, seq.pages[i], tokens);
+      const uint64_t media = seq.media_of_page(i);
+      key = PrefixCache::chain_key(key, tokens, block, media);
+      prefix_cache_->insert(key, seq.pages[i], tokens, media);
       seq.page_keys.push_back(key);
     }
   }

@@ -22,6 +22,8 @@ struct Sequence {
   int32_t num_computed = 0;        // leading tokens whose K/V are in the cache
   std::vector<int32_t> pages;      // page table: logical block -> physical page
   std::vector<uint64_t> page_keys; // prefix-cache keys of the leading full pages
+  // Per full prompt page: hash of the input embeddings it holds, 0 for token-only pages.
+  std::vector<uint64_t> page_media;
   int32_t cached_prompt_tokens = 0;
   std::unordered_map<int32_t, int32_t> output_counts; // generated token -> count (penalties)
   std::mt19937_64 rng;
@@ -31,6 +33,9 @@ struct Sequence {
 
   int32_t num_generated() const { return int32_t(tokens.size()) - num_prompt_tokens; }
   int32_t num_pending() const { return int32_t(tokens.size()) - num_computed; }
+  uint64_t media_of_page(size_t page) const {
+    return page < page_media.size() ? page_media[page] : 0;
+  }
 };
 
 } // namespace m3

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "server/api_error.h"
 #include "server/generation_run.h"
+#include "server/media.h"
 #include "server/tool_call_grammar.h"
 
 namespace m3::server {
@@ -198,8 +199,11 @@ private:
 EndpointResponse chat_completions(ServerContext &ctx, const nlohmann::ordered_json &body) {
   ChatRequest request = parse_chat_request(body, ctx.policy);
   check_admission(ctx, request.options.model);
-  Request engine_request =
-      make_engine_request(ctx, render_and_tokenize(ctx, request), request.options);
+  std::vector<int32_t> template_ids = render_and_tokenize(ctx, request);
+  const std::vector<vision::MediaInput> media = load_request_media(ctx, request.messages);
+  Request engine_request = make_engine_request(
+      ctx, expand_media_placeholders(ctx, template_ids, media), request.options);
+  engine_request.embeddings = media_features(ctx, engine_request.prompt, media);
   engine_request.constraint = tool_constraint(ctx, request);
   auto generation = start_generation(ctx, std::move(engine_request), request.options);
   const bool stream = request.options.stream;

@@ -326,7 +326,8 @@ void check_messages(const json &messages, const RequestPolicy &policy) {
       invalid_request("'" + at + ".tool_calls' is only allowed for assistant", at);
     if (!content)
       invalid_request("'" + at + ".content' is required", at + ".content");
-    check_content(*content, at + ".content", role == "user" || role == "tool", policy);
+    check_content(*content, at + ".content", role == "user" || role == "system" || role == "tool",
+                  policy);
     if (role == "tool")
       m.string("tool_call_id");
   }

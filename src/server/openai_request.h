@@ -13,7 +13,7 @@
 namespace m3::server {
 
 struct RequestPolicy {
-  bool allow_remote_images = false; // http(s) image URLs (not fetched: vision is not served yet)
+  bool allow_remote_images = false; // http(s) image/video URLs (then fetched with the media)
   int32_t max_stop_strings = 16;
   int32_t max_top_logprobs = 20;
 };

@@ -17,6 +17,14 @@ constexpr int32_t kDefaultContextCap = 8192;
 
 // Reads every weight file once (into the page cache the mmapped checkpoint then uses), so the
 // wait is visible as progress instead of as a slow first request.
+// The marker token id the chat template / placeholder expansion relies on.
+int32_t marker_id(const Tokenizer &tokenizer, const std::string &marker) {
+  const std::optional<int32_t> id = tokenizer.token_to_id(marker);
+  require(id.has_value(),
+          "the checkpoint has a vision tower but its tokenizer has no '" + marker + "' token");
+  return *id;
+}
+
 void read_weights(const std::string &dir, const std::function<void(int64_t, int64_t)> &progress) {
   std::vector<fs::path> files;
   int64_t total = 0;
@@ -76,6 +84,21 @@ ServedModel::ServedModel(const ServedModelOptions &options,
 
   if (auto end_of_turn = tokenizer_.token_to_id("[e~["))
     stop_token_ids_.push_back(*end_of_turn);
+
+  if (vision::load_vision_config(dir)) {
+    vision_tower_ = std::make_unique<vision::VisionTower>(vision::VisionTower::load(dir));
+    const vision::VisionConfig &vision = vision_tower_->config();
+    media_tokens_.image = marker_id(tokenizer_, "]<]image[>[");
+    media_tokens_.video = marker_id(tokenizer_, "]<]video[>[");
+    media_tokens_.start_image = marker_id(tokenizer_, "]<]start of image[>[");
+    media_tokens_.end_image = marker_id(tokenizer_, "]<]end of image[>[");
+    require(media_tokens_.image == vision.image_token_id &&
+                media_tokens_.video == vision.video_token_id,
+            "the tokenizer's image/video tokens (" + std::to_string(media_tokens_.image) + "/" +
+                std::to_string(media_tokens_.video) + ") differ from config.json's (" +
+                std::to_string(vision.image_token_id) + "/" +
+                std::to_string(vision.video_token_id) + ")");
+  }
 }
 
 ServedModel::~ServedModel() {

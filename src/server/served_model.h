@@ -12,6 +12,7 @@
 #include "model/model.h"
 #include "runtime/engine.h"
 #include "tokenizer/tokenizer.h"
+#include "vision/multimodal.h"
 
 namespace m3::server {
 
@@ -40,6 +41,9 @@ public:
   const chat::ChatTemplate &chat_template() const { return *chat_template_; }
   // Token ids that end a generation besides the model's eos ([e~[ for M3).
   const std::vector<int32_t> &stop_token_ids() const { return stop_token_ids_; }
+  // The vision tower, or null when the checkpoint has none (text-only model).
+  const vision::VisionTower *vision_tower() const { return vision_tower_.get(); }
+  const vision::MediaTokens &media_tokens() const { return media_tokens_; }
 
 private:
   std::string name_;
@@ -49,6 +53,8 @@ private:
   std::unique_ptr<Model> model_;
   std::unique_ptr<Engine> engine_;
   std::vector<int32_t> stop_token_ids_;
+  std::unique_ptr<vision::VisionTower> vision_tower_;
+  vision::MediaTokens media_tokens_;
 };
 
 } // namespace m3::server

@@ -16,6 +16,7 @@
 #include "server/openai_request.h"
 #include "server/served_model.h"
 #include "server/text_generation.h"
+#include "vision/request_media.h"
 
 namespace m3::server {
 
@@ -23,6 +24,7 @@ struct ServerContext {
   explicit ServerContext(ServedModel &served) : model(served) {}
   ServedModel &model;
   RequestPolicy policy;
+  vision::MediaPolicy media;          // fetching and limits of image/video parts
   bool reasoning_parser = true;       // --reasoning-parser minimax_m3
   bool tool_call_parser = true;       // --tool-call-parser minimax_m3
   int32_t max_waiting_requests = 256; // beyond this, 429

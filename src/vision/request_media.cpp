@@ -1,5 +1,7 @@
 #include "vision/request_media.h"
 
+#include <algorithm>
+
 #include <httplib.h>
 
 #include "core/error.h"
@@ -13,10 +15,12 @@ bool is_remote(const std::string &url) {
   return url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0;
 }
 
-MediaInput video_input(const std::vector<uint8_t> &bytes, double fps, const MediaLimits &limits) {
+MediaInput video_input(const std::vector<uint8_t> &bytes, double fps, const MediaPolicy &policy) {
   VideoSampling sampling;
   sampling.fps = fps;
-  DecodedVideo video = decode_video(bytes, sampling, limits);
+  sampling.max_frames = policy.max_video_frames;
+  sampling.min_frames = std::min(sampling.min_frames, sampling.max_frames);
+  DecodedVideo video = decode_video(bytes, sampling, policy.limits);
   MediaInput media;
   media.kind = MediaKind::kVideo;
   for (size_t f = 0; f < video.frames.size(); f += kTemporalPatch)
@@ -85,23 +89,22 @@ std::vector<MediaInput> load_message_media(const nlohmann::ordered_json &message
                 "too many videos (limit " + std::to_string(policy.limits.max_videos) + ")");
         const double fps = body.is_object() ? body.value("fps", 1.0) : 1.0;
         require(fps > 0 && fps <= 120, "video fps must be in (0, 120]");
-        media.push_back(video_input(bytes, fps, policy.limits));
+        media.push_back(video_input(bytes, fps, policy));
       }
     }
   }
   return media;
 }
 
-MultimodalPrompt
-build_multimodal_prompt(const std::vector<int32_t> &template_ids,
-                        const std::vector<MediaInput> &media, const VisionTower &tower,
-                        const MediaTokens &tokens,
-                        const std::function<std::vector<int32_t>(const std::string &)> &tokenize) {
-  MultimodalPrompt prompt;
+std::vector<int32_t>
+expand_placeholders(const std::vector<int32_t> &template_ids, const std::vector<MediaInput> &media,
+                    const MediaTokens &tokens,
+                    const std::function<std::vector<int32_t>(const std::string &)> &tokenize) {
+  std::vector<int32_t> ids;
   size_t next = 0;
   for (int32_t id : template_ids) {
     if (id != tokens.image && id != tokens.video) {
-      prompt.ids.push_back(id);
+      ids.push_back(id);
       continue;
     }
     require(next < media.size(), "the prompt has more image/video placeholders than media parts");
@@ -110,11 +113,21 @@ build_multimodal_prompt(const std::vector<int32_t> &template_ids,
             "image/video placeholders are out of order with the media parts");
     const std::vector<int32_t> expanded = expand_media(
         item, tokens, [&](double seconds) { return tokenize(timestamp_text(seconds)); });
-    prompt.ids.insert(prompt.ids.end(), expanded.begin(), expanded.end());
+    ids.insert(ids.end(), expanded.begin(), expanded.end());
   }
   require(next == media.size(), "the prompt has fewer image/video placeholders (" +
                                     std::to_string(next) + ") than media parts (" +
                                     std::to_string(media.size()) + ")");
+  return ids;
+}
+
+MultimodalPrompt
+build_multimodal_prompt(const std::vector<int32_t> &template_ids,
+                        const std::vector<MediaInput> &media, const VisionTower &tower,
+                        const MediaTokens &tokens,
+                        const std::function<std::vector<int32_t>(const std::string &)> &tokenize) {
+  MultimodalPrompt prompt;
+  prompt.ids = expand_placeholders(template_ids, media, tokens, tokenize);
   if (!media.empty())
     prompt.embeddings = media_embeddings(prompt.ids, tower, media);
   return prompt;

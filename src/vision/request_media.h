@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "vision/multimodal.h"
+#include "vision/video_decode.h"
 
 namespace m3::vision {
 
@@ -17,6 +18,7 @@ struct MediaPolicy {
   bool allow_remote = false; // fetch http(s) URLs; otherwise only data URLs are accepted
   int remote_timeout_seconds = 10;
   MediaLimits limits;
+  int max_video_frames = VideoSampling{}.max_frames; // sampled frames kept per video
 };
 
 // The media of every message in order (content arrays only; string contents have none). Videos
@@ -32,8 +34,16 @@ struct MultimodalPrompt {
   PromptEmbeddings embeddings; // vision features over the expanded placeholders
 };
 
-// template_ids holds one image / video token per media item, in the order of `media`. Videos with
-// timestamps get "]<]{t:.1f} seconds[>[" before each temporal group, tokenized by `tokenize`.
+// template_ids holds one image / video token per media item, in the order of `media`; returns the
+// ids with each placeholder expanded. Videos with timestamps get "]<]{t:.1f} seconds[>[" before
+// each temporal group, tokenized by `tokenize`. Cheap: callers check the length before paying
+// for the tower.
+std::vector<int32_t>
+expand_placeholders(const std::vector<int32_t> &template_ids, const std::vector<MediaInput> &media,
+                    const MediaTokens &tokens,
+                    const std::function<std::vector<int32_t>(const std::string &)> &tokenize);
+
+// expand_placeholders, then the tower's features over the expanded placeholders.
 MultimodalPrompt
 build_multimodal_prompt(const std::vector<int32_t> &template_ids,
                         const std::vector<MediaInput> &media, const VisionTower &tower,

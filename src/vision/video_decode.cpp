@@ -76,7 +76,7 @@ class VideoReader {
 public:
   VideoReader(const std::vector<uint8_t> &bytes, const MediaLimits &limits)
       : input_{bytes.data(), bytes.size(), 0}, limits_(limits) {
-    av_log_set_level(AV_LOG_FATAL);  // corrupt user input is reported as m3::Error, not logged
+    av_log_set_level(AV_LOG_FATAL); // corrupt user input is reported as m3::Error, not logged
     AVIOContext *&io_ = h_.io;
     AVFormatContext *&format_ = h_.format;
     AVCodecContext *&decoder_ = h_.decoder;
@@ -165,12 +165,18 @@ RgbImage to_rgb(const AVFrame &frame) {
       sws_getContext(frame.width, frame.height, AVPixelFormat(frame.format), frame.width,
                      frame.height, AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr);
   require(sws != nullptr, "unsupported video pixel format");
-  RgbImage image{frame.width, frame.height,
-                 std::vector<uint8_t>(size_t(frame.width) * frame.height * 3)};
-  uint8_t *planes[4] = {image.pixels.data(), nullptr, nullptr, nullptr};
-  int strides[4] = {frame.width * 3, 0, 0, 0};
+  // swscale's SIMD paths may write past the end of a row: convert into aligned, padded rows
+  // (odd sizes from damaged streams included), then copy the pixels out.
+  const size_t row_bytes = size_t(frame.width) * 3;
+  const size_t stride = (row_bytes + 63) / 64 * 64;
+  std::vector<uint8_t> padded(stride * (size_t(frame.height) + 1) + 64);
+  uint8_t *planes[4] = {padded.data(), nullptr, nullptr, nullptr};
+  int strides[4] = {int(stride), 0, 0, 0};
   sws_scale(sws, frame.data, frame.linesize, 0, frame.height, planes, strides);
   sws_freeContext(sws);
+  RgbImage image{frame.width, frame.height, std::vector<uint8_t>(row_bytes * frame.height)};
+  for (int y = 0; y < frame.height; ++y)
+    std::memcpy(&image.pixels[size_t(y) * row_bytes], &padded[size_t(y) * stride], row_bytes);
   return image;
 }
 

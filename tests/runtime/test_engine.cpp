@@ -16,10 +16,13 @@ namespace {
 constexpr int kVocab = 64;
 constexpr int kBlock = 4;
 constexpr int32_t kEos = 63;
+constexpr int kHidden = 2;
+constexpr float kEmbeddingOffset = 1000.0f; // cached value of a row fed by an input embedding
 
 ModelConfig tiny_config() {
   ModelConfig config;
   config.vocab_size = kVocab;
+  config.hidden_size = kHidden;
   config.num_layers = 1;
   config.num_heads = 1;
   config.num_kv_heads = 1;
@@ -53,9 +56,11 @@ public:
     std::vector<float> out;
     for (const SequenceInBatch &seq : batch.sequences) {
       for (int32_t j = 0; j < seq.num_new_tokens; ++j) {
-        const int32_t pos = seq.num_cached_tokens + j;
+        const int32_t pos = seq.num_cached_tokens + j, row = seq.first_row + j;
+        const bool embedded = !batch.embedding_row_mask.empty() && batch.embedding_row_mask[row];
         cache.keys(0, seq.page_table.at(pos / kBlock))[pos % kBlock] =
-            float(batch.token_ids[seq.first_row + j]);
+            embedded ? kEmbeddingOffset + batch.input_embeddings[size_t(row) * kHidden]
+                     : float(batch.token_ids[row]);
       }
     }
     for (int32_t row : batch.logit_rows) {
@@ -186,6 +191,71 @@ TEST(Engine, PrefixCachingReusesPagesAndKeepsTheOutput) {
   EXPECT_EQ(second.cached, 5 * kBlock);
   EXPECT_EQ(second.tokens, greedy_reference(turn2, 6));
   EXPECT_GE(engine.stats().prefix_cache_hits, 16);
+}
+
+// A prompt whose positions [first, first + values.size()) are fed by embeddings (value, 0).
+struct EmbeddedPrompt {
+  std::vector<int32_t> tokens;
+  std::shared_ptr<PromptEmbeddings> embeddings = std::make_shared<PromptEmbeddings>();
+  std::vector<int32_t> context; // what the model sees: tokens, embedded rows as offset + value
+};
+
+EmbeddedPrompt embedded_prompt(const std::vector<int32_t> &tokens, int first,
+                               const std::vector<int> &values) {
+  EmbeddedPrompt p;
+  p.tokens = tokens;
+  p.embeddings->hidden = kHidden;
+  p.embeddings->values.assign(tokens.size() * kHidden, 0.0f);
+  p.embeddings->mask.assign(tokens.size(), 0);
+  p.context = tokens;
+  for (size_t i = 0; i < values.size(); ++i) {
+    p.embeddings->mask[first + i] = 1;
+    p.embeddings->values[(first + i) * kHidden] = float(values[i]);
+    p.context[first + i] = int32_t(kEmbeddingOffset) + values[i];
+  }
+  return p;
+}
+
+TEST(Engine, InputEmbeddingsThroughChunkedPrefillAndPrefixCache) {
+  std::mt19937 rng(std::random_device{}());
+  ContextModel model;
+  // 5-row steps: the 10 embedded rows (positions 5..14) are split over three chunks.
+  Engine engine(model, EngineConfig{256, 0, 4, 5, true});
+  std::vector<int32_t> tokens = random_prompt(rng, 23);
+  std::fill(tokens.begin() + 5, tokens.begin() + 15, 7); // identical placeholder ids
+  std::vector<int> image_a(10), image_b(10);
+  for (int i = 0; i < 10; ++i) {
+    image_a[i] = int(rng() % 900);
+    image_b[i] = image_a[i] + 1 + int(rng() % 50);
+  }
+  auto run = [&](const EmbeddedPrompt &p) {
+    Request request = greedy(p.tokens, 6);
+    request.embeddings = p.embeddings;
+    return collect(*engine.submit(std::move(request)).stream);
+  };
+  const EmbeddedPrompt a = embedded_prompt(tokens, 5, image_a);
+  const EmbeddedPrompt b = embedded_prompt(tokens, 5, image_b);
+  const Collected first = run(a);
+  EXPECT_EQ(first.tokens, greedy_reference(a.context, 6));
+  EXPECT_EQ(first.cached, 0);
+  // Same ids, other image: only the page before the first embedded row may be reused.
+  const Collected other = run(b);
+  EXPECT_EQ(other.tokens, greedy_reference(b.context, 6));
+  EXPECT_EQ(other.cached, kBlock);
+  EXPECT_NE(greedy_reference(a.context, 6), greedy_reference(b.context, 6));
+  // The same image again: every full prompt page (the last token is always computed).
+  const Collected again = run(a);
+  EXPECT_EQ(again.tokens, first.tokens);
+  EXPECT_EQ(again.cached, 20);
+}
+
+TEST(Engine, RejectsEmbeddingsOfTheWrongShape) {
+  ContextModel model;
+  Engine engine(model, EngineConfig{256, 0, 4, 64, false});
+  EmbeddedPrompt p = embedded_prompt({1, 2, 3, 4}, 1, {5});
+  Request request = greedy({1, 2, 3}, 2); // one token shorter than the embeddings
+  request.embeddings = p.embeddings;
+  EXPECT_THROW(engine.submit(std::move(request)), Error);
 }
 
 TEST(Engine, CancelReleasesPagesAndStopTokensFinish) {
