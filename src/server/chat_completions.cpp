@@ -199,7 +199,7 @@ private:
 EndpointResponse chat_completions(ServerContext &ctx, const nlohmann::ordered_json &body) {
   ChatRequest request = parse_chat_request(body, ctx.policy);
   check_admission(ctx, request.options.model);
-  std::vector<int32_t> template_ids = render_and_tokenize(ctx, request);
+  const std::vector<int32_t> template_ids = render_and_tokenize(ctx, request);
   const std::vector<vision::MediaInput> media = load_request_media(ctx, request.messages);
   Request engine_request = make_engine_request(
       ctx, expand_media_placeholders(ctx, template_ids, media), request.options);
