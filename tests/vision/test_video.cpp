@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "fixture_files.h"
 #include "video_writer.h"
 #include "vision/multimodal.h"
 #include "vision/video_decode.h"
@@ -46,6 +47,51 @@ TEST(Video, SamplingRule) {
   EXPECT_EQ(sample_frame_indices(100000, 10.0, {}).size(), 768u);
 }
 
+// tests/fixtures/vision/video_sampling.json (scripts/gen_video_sampling.py, transformers 5.17).
+// Its MiniMax-M3 video processor pads an odd frame count like we do; it does not sample by default
+// (do_sample_frames False) and, asked to, falls back to the generic BaseVideoProcessor rule:
+// floor(duration * fps) frames with a stride from frame 0, no min/max frames, no even count,
+// errors for clips shorter than one sampled frame. We follow m3-model.md §10.1 (rounded count
+// clamped to 4..768 frames, even, spread over the whole clip); the counts agree wherever the two
+// rules coincide (duration * fps whole, even and inside the frame limits).
+TEST(Video, PaddingAndFrameCountsAgreeWithTransformers) {
+  const auto reference = m3::test::read_json(m3::test::vision_fixtures() / "video_sampling.json");
+  std::mt19937 rng(std::random_device{}());
+  for (const auto &pad : reference["padding"]) {
+    std::vector<RgbImage> frames;
+    for (int f = 0; f < pad["frames"].get<int>(); ++f) {
+      RgbImage frame{84, 56, std::vector<uint8_t>(84 * 56 * 3)};
+      for (auto &v : frame.pixels)
+        v = uint8_t(rng());
+      frames.push_back(std::move(frame));
+    }
+    const VisionPatches patches = preprocess_video(frames);
+    EXPECT_EQ((std::vector<int>{patches.grid_t, patches.grid_h, patches.grid_w}),
+              pad["grid_thw"].get<std::vector<int>>())
+        << pad["frames"] << " frames";
+  }
+  int compared = 0;
+  for (const auto &c : reference["cases"]) {
+    if (!c.contains("count"))
+      continue;
+    const int64_t total = c["total"], count = c["count"];
+    const double source_fps = c["source_fps"], fps = c["fps"];
+    const double wanted = double(total) / source_fps * fps;
+    if (std::abs(wanted - std::round(wanted)) > 1e-9 || count % 2 || count < 4 || count > 768 ||
+        count > total)
+      continue;
+    ++compared;
+    VideoSampling sampling;
+    sampling.fps = fps;
+    const std::vector<int64_t> ours = sample_frame_indices(total, source_fps, sampling);
+    EXPECT_EQ(int64_t(ours.size()), count) << total << " frames at " << source_fps << " fps";
+    if (count == total && c.contains("indices")) { // every frame: the index rules coincide too
+      EXPECT_EQ(ours, c["indices"].get<std::vector<int64_t>>());
+    }
+  }
+  EXPECT_GE(compared, 20);
+}
+
 void check_roundtrip(const char *codec, const char *extension) {
   const std::string path = (std::filesystem::temp_directory_path() /
                             ("m3_video_test_" + std::to_string(getpid()) + extension))
@@ -64,9 +110,10 @@ void check_roundtrip(const char *codec, const char *extension) {
     const double own = mean_abs_diff(video.frames[i], source_frame(int(indices[i])));
     EXPECT_LT(own, 6.0) << codec << " frame " << indices[i];
     for (int other = 0; other < kFrames; ++other) {
-      if (other != indices[i])
+      if (other != indices[i]) {
         EXPECT_LT(own, mean_abs_diff(video.frames[i], source_frame(other)))
             << codec << " frame " << indices[i] << " vs " << other;
+      }
     }
   }
   // Through the media path: 4 frames -> 2 temporal groups with timestamps 0.0 s and 2.5 s.
