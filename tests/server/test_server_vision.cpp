@@ -159,7 +159,8 @@ protected:
     dir_ = new fs::path(model_dir("vl"));
     // 7-row steps: the 12 + 2 rows of the first image span three prefill chunks.
     server_ = new ServerProcess({"--model", dir_->string(), "--max-num-batched-tokens", "7",
-                                 "--max-num-seqs", "2", "--max-images-per-request", "3"});
+                                 "--max-num-seqs", "2", "--max-images-per-request", "3"},
+                                ServedModel::kDefault);
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -417,7 +418,7 @@ TEST_F(ServerVision, CorruptMediaNeverCrashTheServer) {
 TEST(ServerVisionTextOnly, ImagesAreRefusedByAModelWithoutVisionTower) {
   const fs::path dir = model_dir("text", /*without_vision=*/true);
   {
-    ServerProcess server({"--model", dir.string()});
+    ServerProcess server({"--model", dir.string()}, ServedModel::kDefault);
     const json body = {
         {"model", server.model()},
         {"messages",
@@ -430,6 +431,44 @@ TEST(ServerVisionTextOnly, ImagesAreRefusedByAModelWithoutVisionTower) {
     EXPECT_NE(res->body.find("this model does not accept images"), std::string::npos) << res->body;
   }
   fs::remove_all(dir);
+}
+
+// The embedded default model has a small vision tower: an image and a video request are answered
+// with plain text, and the media add their expanded tokens to the prompt count.
+TEST(ServerVisionDefaultModel, AnswersAnImageAndAVideoRequest) {
+  const ServerProcess server({}, ServedModel::kDefault);
+  auto ask = [&](const json &content) {
+    const json body = {{"model", server.model()},
+                       {"messages", {{{"role", "user"}, {"content", content}}}},
+                       {"max_tokens", 40},
+                       {"temperature", 0}};
+    httplib::Client client("127.0.0.1", server.port());
+    client.set_read_timeout(300);
+    auto res = client.Post("/v1/chat/completions", body.dump(), "application/json");
+    EXPECT_TRUE(res && res->status == 200) << (res ? res->body : "no answer");
+    return res && res->status == 200 ? json::parse(res->body) : json::object();
+  };
+  const json text = ask("Describe the image.");
+  const json image =
+      ask(json::array({image_part(png_url("image0.png")), text_part("Describe the image.")}));
+  const fs::path video =
+      fs::temp_directory_path() / ("m3_vision_default_" + std::to_string(getpid()) + ".mp4");
+  ASSERT_TRUE(m3::test::write_video(video.string(), "mpeg4"));
+  const json clip = ask(json::array({video_part(data_url("video/mp4", m3::test::read_bytes(video))),
+                                     text_part("Describe the video.")}));
+  fs::remove(video);
+  for (const json *answer : {&image, &clip}) {
+    ASSERT_TRUE(answer->contains("choices"));
+    const std::string content = (*answer)["choices"][0]["message"]["content"];
+    EXPECT_FALSE(content.empty());
+    EXPECT_EQ(content.find("]<]"), std::string::npos) << content;
+    EXPECT_EQ((*answer)["choices"][0]["finish_reason"], "stop") << answer->dump();
+  }
+  // 84x112 -> 6x8 patches -> 12 tokens, plus the start and end markers.
+  EXPECT_EQ(image["usage"]["prompt_tokens"].get<int>(),
+            text["usage"]["prompt_tokens"].get<int>() + 14);
+  EXPECT_GT(clip["usage"]["prompt_tokens"].get<int>(),
+            text["usage"]["prompt_tokens"].get<int>() + 12);
 }
 
 } // namespace
