@@ -372,6 +372,36 @@ TEST_F(ServerVision, LimitsAndBadMediaAre400s) {
   EXPECT_EQ(res->status, 200) << res->body;
 }
 
+TEST(ServerVisionLimits, BytesPixelsAndVideoCountFlags) {
+  const fs::path dir = model_dir("limits");
+  {
+    ServerProcess server({"--model", dir.string(), "--max-media-bytes", "20000",
+                          "--max-image-pixels", "5000", "--max-videos-per-request", "0"},
+                         ServedModel::kDefault);
+    auto status_of = [&](const json &part, const std::string &message_part) {
+      const json body = {{"model", server.model()},
+                         {"messages", {{{"role", "user"}, {"content", json::array({part})}}}},
+                         {"max_tokens", 1}};
+      httplib::Client client("127.0.0.1", server.port());
+      auto res = client.Post("/v1/chat/completions", body.dump(), "application/json");
+      if (!res)
+        return 0;
+      EXPECT_NE(res->body.find(message_part), std::string::npos) << res->body;
+      return res->status;
+    };
+    // 12 KB, 84x56 = 4704 pixels: inside both limits.
+    EXPECT_EQ(status_of(image_part(png_url("video0_f0.png")), "chat.completion"), 200);
+    // 24 KB: over the byte limit; 18 KB but 100x70 = 7000 pixels: over the pixel limit.
+    EXPECT_EQ(status_of(image_part(png_url("image0.png")), "over the limit of 20000 bytes"), 400);
+    EXPECT_EQ(status_of(image_part(png_url("image1.png")), "over the limit"), 400);
+    EXPECT_EQ(status_of(video_part(data_url("video/mp4", {0, 0, 0, 0, 'f', 't', 'y', 'p'})),
+                        "too many videos"),
+              400);
+    EXPECT_TRUE(server.running());
+  }
+  fs::remove_all(dir);
+}
+
 // Truncated and bit-flipped PNG / JPEG / GIF / WebP / MP4 data URLs: every answer is a 200 (the
 // damage still decodes) or a 400, and the server keeps serving.
 TEST_F(ServerVision, CorruptMediaNeverCrashTheServer) {
