@@ -124,8 +124,8 @@ public:
     return response(std::move(choice));
   }
 
-  void stream(const SseWriter &write) {
-    StreamReader reader(*generation_, write);
+  void stream(const SseWriter &write, const ClientGone &client_gone) {
+    StreamReader reader(*generation_, write, client_gone);
     bool gone = !reader.write(sse_event(delta_chunk(json{{"role", "assistant"}, {"content", ""}})));
     bool any_tool_call = false;
     while (!gone && !generation_->finished()) {

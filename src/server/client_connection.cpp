@@ -38,14 +38,9 @@ bool has_address(int fd, int (*query)(int, sockaddr *, socklen_t *), const std::
          found_host == host;
 }
 
-} // namespace
-
-ClientConnection::ClientConnection(std::string remote_addr, int remote_port, std::string local_addr,
-                                   int local_port)
-    : remote_addr_(std::move(remote_addr)), remote_port_(remote_port),
-      local_addr_(std::move(local_addr)), local_port_(local_port) {}
-
-int ClientConnection::find_socket() const {
+// The socket with these two addresses among the process's open files, or -1.
+int find_socket(const std::string &remote_addr, int remote_port, const std::string &local_addr,
+                int local_port) {
   std::error_code error;
   for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
     int fd = -1;
@@ -57,16 +52,20 @@ int ClientConnection::find_socket() const {
     struct stat info;
     if (fstat(fd, &info) != 0 || !S_ISSOCK(info.st_mode))
       continue;
-    if (has_address(fd, getpeername, remote_addr_, remote_port_) &&
-        has_address(fd, getsockname, local_addr_, local_port_))
+    if (has_address(fd, getpeername, remote_addr, remote_port) &&
+        has_address(fd, getsockname, local_addr, local_port))
       return fd;
   }
   return -1;
 }
 
-bool ClientConnection::closed() {
-  if (fd_ == -2)
-    fd_ = find_socket();
+} // namespace
+
+ClientConnection::ClientConnection(const std::string &remote_addr, int remote_port,
+                                   const std::string &local_addr, int local_port)
+    : fd_(find_socket(remote_addr, remote_port, local_addr, local_port)) {}
+
+bool ClientConnection::closed() const {
   if (fd_ < 0)
     return false;
   // Peeking consumes nothing: a pipelined next request stays for cpp-httplib to read.

@@ -75,8 +75,8 @@ public:
     return response(std::move(choice));
   }
 
-  void stream(const SseWriter &write) {
-    StreamReader reader(*generation_, write);
+  void stream(const SseWriter &write, const ClientGone &client_gone) {
+    StreamReader reader(*generation_, write, client_gone);
     bool gone = false;
     size_t offset = echo_text_.size();
     if (!echo_text_.empty())

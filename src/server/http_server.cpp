@@ -162,10 +162,12 @@ void HttpServer::install_routes() {
   auto generation_route = [&ctx](EndpointResponse (*endpoint)(ServerContext &, const json &)) {
     return [&ctx, endpoint](const httplib::Request &req, httplib::Response &res) {
       try {
+        auto client = std::make_shared<ClientConnection>(req.remote_addr, req.remote_port,
+                                                         req.local_addr, req.local_port);
+        const ClientGone client_gone = [client] { return client->closed(); };
         EndpointResponse response = endpoint(ctx, parse_request_body(req.body));
         if (!response.stream) {
-          ClientConnection client(req.remote_addr, req.remote_port, req.local_addr, req.local_port);
-          const json answer = response.complete([&client] { return client.closed(); });
+          const json answer = response.complete(client_gone);
           res.set_content(answer.dump(-1, ' ', false, json::error_handler_t::replace),
                           "application/json");
           return;
@@ -173,12 +175,13 @@ void HttpServer::install_routes() {
         auto stream = std::move(response.stream);
         res.set_header("Cache-Control", "no-cache");
         res.set_header("X-Accel-Buffering", "no");
-        res.set_chunked_content_provider("text/event-stream", [stream](size_t,
-                                                                       httplib::DataSink &sink) {
+        res.set_chunked_content_provider("text/event-stream", [stream, client_gone](
+                                                                  size_t, httplib::DataSink &sink) {
           try {
-            stream([&sink](const std::string &event) {
+            const SseWriter write = [&sink](const std::string &event) {
               return sink.write(event.data(), event.size());
-            });
+            };
+            stream(write, client_gone);
           } catch (const std::exception &error) {
             // Headers are out: all that is left is to end the stream and say why.
             std::fprintf(stderr, "m3 serve: stream failed: %s\n", error.what());

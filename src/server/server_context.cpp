@@ -13,7 +13,11 @@ using json = nlohmann::ordered_json;
 
 std::optional<GenerationPiece> StreamReader::next(bool &gone) {
   auto piece = generation_.next(std::chrono::milliseconds(250));
-  if (!piece && std::chrono::steady_clock::now() - last_write_ > std::chrono::seconds(2))
+  if (piece)
+    return piece;
+  if (client_gone_())
+    gone = true;
+  else if (std::chrono::steady_clock::now() - last_write_ > std::chrono::seconds(2))
     gone = !write(": keep-alive\n\n");
   return piece;
 }

@@ -33,14 +33,14 @@ struct ServerContext {
 };
 
 // What a generation endpoint returns: `complete`, which waits for the whole answer and gives its
-// JSON body (the generation is cancelled once `client_gone` says the client left), or `stream`,
-// which writes SSE events through `write` (false = the client is gone) and returns when the
-// generation is over.
+// JSON body, or `stream`, which writes SSE events through `write` (false = the client is gone) and
+// returns when the generation is over. Both cancel the generation once `client_gone` says the
+// client left.
 using SseWriter = std::function<bool(const std::string &event)>;
 using ClientGone = std::function<bool()>;
 struct EndpointResponse {
   std::function<nlohmann::ordered_json(const ClientGone &client_gone)> complete;
-  std::function<void(const SseWriter &write)> stream;
+  std::function<void(const SseWriter &write, const ClientGone &client_gone)> stream;
 };
 
 // The endpoint's answer for a prepared run (a class with complete() and stream(write)): the run
@@ -48,19 +48,22 @@ struct EndpointResponse {
 template <typename Run> EndpointResponse respond(std::shared_ptr<Run> run, bool stream) {
   EndpointResponse response;
   if (stream)
-    response.stream = [run](const SseWriter &write) { run->stream(write); };
+    response.stream = [run](const SseWriter &write, const ClientGone &client_gone) {
+      run->stream(write, client_gone);
+    };
   else
     response.complete = [run](const ClientGone &client_gone) { return run->complete(client_gone); };
   return response;
 }
 
-// While streaming: the next piece of the generation, or nullopt after a short wait. After 2 s
-// without events it writes an SSE comment, which keeps proxies open and reveals a closed
-// client (then `gone` is set).
+// While streaming: the next piece of the generation, or nullopt after a short wait. A wait without
+// events checks whether the client left (then `gone` is set: a request still in the queue has
+// nothing to write that would reveal it); after 2 s without events it writes an SSE comment,
+// which keeps proxies open.
 class StreamReader {
 public:
-  StreamReader(TextGeneration &generation, const SseWriter &write)
-      : generation_(generation), write_(write) {}
+  StreamReader(TextGeneration &generation, const SseWriter &write, const ClientGone &client_gone)
+      : generation_(generation), write_(write), client_gone_(client_gone) {}
   std::optional<GenerationPiece> next(bool &gone);
   // Writes an event; false when the client is gone.
   bool write(const std::string &event);
@@ -68,6 +71,7 @@ public:
 private:
   TextGeneration &generation_;
   const SseWriter &write_;
+  const ClientGone &client_gone_;
   std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
 };
 

@@ -114,19 +114,22 @@ int send_post(int port, const std::string &path, const std::string &body) {
   return fd;
 }
 
+// A fresh prompt: twelve words drawn at random.
+std::string random_text(std::mt19937 &rng) {
+  static const std::vector<std::string> kWords = {"light",    "waters", "earth",  "firmament",
+                                                  "darkness", "seed",   "heaven", "fowl",
+                                                  "evening",  "morning"};
+  std::string text = "And";
+  for (int i = 0; i < 12; ++i)
+    text += " " + kWords[rng() % kWords.size()];
+  return text;
+}
+
 TEST(ServerDisconnect, NonStreamingRequestOfAGoneClientIsCancelled) {
   ServerProcess server({"--max-model-len", "4096"});
   const std::string aborted =
       "vllm:request_success_total{model_name=\"" + server.model() + "\",finished_reason=\"abort\"}";
-  const std::vector<std::string> words = {"light", "waters", "earth", "firmament", "darkness",
-                                          "seed",  "heaven", "fowl",  "evening",   "morning"};
   std::mt19937 rng(std::random_device{}());
-  auto random_text = [&] {
-    std::string text = "And";
-    for (int i = 0; i < 12; ++i)
-      text += " " + words[rng() % words.size()];
-    return text;
-  };
   // Seconds of generation (the chat template's system prompt takes ~300 of the 4096 tokens): far
   // longer than a cancellation takes.
   constexpr int kMaxTokens = 3500;
@@ -134,9 +137,9 @@ TEST(ServerDisconnect, NonStreamingRequestOfAGoneClientIsCancelled) {
     SCOPED_TRACE(path);
     json body = {{"model", server.model()}, {"max_tokens", kMaxTokens}, {"ignore_eos", true}};
     if (path == "/v1/completions")
-      body["prompt"] = random_text();
+      body["prompt"] = random_text(rng);
     else
-      body["messages"] = {{{"role", "user"}, {"content", random_text()}}};
+      body["messages"] = {{{"role", "user"}, {"content", random_text(rng)}}};
     const std::string before = get(server, "/metrics");
     const int fd = send_post(server.port(), path, body.dump());
     std::string metrics = wait_for_metrics(server, std::chrono::seconds(60), [](const auto &m) {
@@ -171,6 +174,53 @@ TEST(ServerDisconnect, NonStreamingRequestOfAGoneClientIsCancelled) {
   EXPECT_NE(server.log().find("client_disconnected=1"), std::string::npos) << server.log();
   EXPECT_EQ(get(server, "/health"), "{}");
   // A clean exit: under `make test-asan` a leak or memory error fails here.
+  EXPECT_EQ(server.stop(), 0) << server.log().substr(0, 6000);
+}
+
+// A streaming request waiting in the queue writes nothing that would reveal a gone client; it
+// still leaves the queue soon after its client hangs up (well before the 2 s SSE keep-alive).
+TEST(ServerDisconnect, QueuedStreamOfAGoneClientLeavesTheQueue) {
+  ServerProcess server({"--max-model-len", "8192", "--max-num-seqs", "1"});
+  const std::string aborted =
+      "vllm:request_success_total{model_name=\"" + server.model() + "\",finished_reason=\"abort\"}";
+  std::mt19937 rng(std::random_device{}());
+  auto request = [&](bool stream) {
+    return json{{"model", server.model()},
+                {"prompt", random_text(rng)},
+                {"max_tokens", 8000},
+                {"ignore_eos", true},
+                {"stream", stream}}
+        .dump();
+  };
+  // One long request holds the only sequence slot; a streaming one waits behind it.
+  const int running_fd = send_post(server.port(), "/v1/completions", request(false));
+  std::string metrics = wait_for_metrics(server, std::chrono::seconds(60), [](const auto &m) {
+    return metric(m, "vllm:num_requests_running") == 1;
+  });
+  ASSERT_EQ(metric(metrics, "vllm:num_requests_running"), 1);
+  const int queued_fd = send_post(server.port(), "/v1/completions", request(true));
+  metrics = wait_for_metrics(server, std::chrono::seconds(60), [](const auto &m) {
+    return metric(m, "vllm:num_requests_waiting") == 1;
+  });
+  ASSERT_EQ(metric(metrics, "vllm:num_requests_waiting"), 1);
+  const double aborted_before = metric(metrics, aborted);
+  close(queued_fd);
+  const auto closed_at = std::chrono::steady_clock::now();
+  metrics = wait_for_metrics(server, std::chrono::seconds(30), [](const auto &m) {
+    return metric(m, "vllm:num_requests_waiting") == 0;
+  });
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - closed_at).count();
+  EXPECT_EQ(metric(metrics, "vllm:num_requests_waiting"), 0);
+  EXPECT_EQ(metric(metrics, aborted) - aborted_before, 1);
+  EXPECT_LT(seconds, 1.0) << "the queued stream was noticed only by its keep-alive write (2 s)";
+  EXPECT_EQ(metric(metrics, "vllm:num_requests_running"), 1) << "the long request runs on";
+  std::printf("queued stream left the queue %.0f ms after the client hung up\n", seconds * 1000);
+  close(running_fd);
+  metrics = wait_for_metrics(server, std::chrono::seconds(30), [](const auto &m) {
+    return metric(m, "m3:kv_cache_pages_in_use") == 0;
+  });
+  EXPECT_EQ(metric(metrics, "m3:kv_cache_pages_in_use"), 0);
   EXPECT_EQ(server.stop(), 0) << server.log().substr(0, 6000);
 }
 
