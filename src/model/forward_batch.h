@@ -17,13 +17,14 @@ struct SequenceInBatch {
   std::vector<int32_t> page_table;
 };
 
-// Input embeddings of a prompt's positions that replace the token embedding (vision features):
-// values [mask.size(), hidden], used where mask[position] != 0.
+// Input embeddings that replace the token embedding at some prompt positions (vision features).
+// Only those rows are kept: at a real model's width a dense [prompt, hidden] copy would cost
+// hundreds of MB per long request.
 struct PromptEmbeddings {
   int64_t hidden = 0;
-  std::vector<float> values;
-  std::vector<uint8_t> mask;
-  bool empty() const { return mask.empty(); }
+  std::vector<int32_t> positions;  // ascending prompt positions
+  std::vector<float> rows;         // [positions.size(), hidden]
+  bool empty() const { return positions.empty(); }
 };
 
 struct ForwardBatch {
@@ -41,23 +42,22 @@ struct ForwardBatch {
   int add_sequence(const std::vector<int32_t>& new_tokens, int32_t num_cached_tokens,
                    std::vector<int32_t> page_table, bool want_all_logits);
 
-  // Rows first_row.. (count of them, at prompt positions first_position..) take the values of
-  // `prompt` where its mask is set. Call after every row is added; allocates input_embeddings
-  // on the first masked row. Inline: the runtime links no model code.
+  // Rows first_row.. (count of them, at prompt positions first_position..) take the rows of
+  // `prompt` at their positions. Call after every row is added; allocates input_embeddings on
+  // the first such row. Inline: the runtime links no model code.
   void attach_embeddings(int32_t first_row, int32_t count, const PromptEmbeddings& prompt,
                          int32_t first_position) {
-    const int64_t hidden = prompt.hidden;
-    for (int32_t i = 0; i < count; ++i) {
-      const size_t position = size_t(first_position + i);
-      if (position >= prompt.mask.size() || !prompt.mask[position]) continue;
+    const size_t hidden = size_t(prompt.hidden);
+    auto it = std::lower_bound(prompt.positions.begin(), prompt.positions.end(), first_position);
+    for (; it != prompt.positions.end() && *it < first_position + count; ++it) {
       if (input_embeddings.empty()) {
-        input_embeddings.assign(size_t(num_rows()) * size_t(hidden), 0.0f);
+        input_embeddings.assign(size_t(num_rows()) * hidden, 0.0f);
         embedding_row_mask.assign(size_t(num_rows()), 0);
       }
-      const size_t row = size_t(first_row + i);
+      const size_t row = size_t(first_row + (*it - first_position));
+      const size_t k = size_t(it - prompt.positions.begin());
       embedding_row_mask[row] = 1;
-      std::copy_n(&prompt.values[position * size_t(hidden)], hidden,
-                  &input_embeddings[row * size_t(hidden)]);
+      std::copy_n(&prompt.rows[k * hidden], hidden, &input_embeddings[row * hidden]);
     }
   }
 };

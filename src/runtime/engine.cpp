@@ -63,11 +63,15 @@ Engine::Submitted Engine::submit(Request request) {
   require(request.sampling.max_tokens >= 1, "max_tokens must be at least 1");
   if (const auto &embeddings = request.embeddings) {
     const int64_t hidden = model_.config().hidden_size;
-    require(embeddings->hidden == hidden && embeddings->mask.size() == request.prompt.size() &&
-                embeddings->values.size() == request.prompt.size() * size_t(hidden),
-            "prompt embeddings must be [prompt tokens, " + std::to_string(hidden) + "]");
+    const auto &positions = embeddings->positions;
+    require(embeddings->hidden == hidden &&
+                embeddings->rows.size() == positions.size() * size_t(hidden) &&
+                std::is_sorted(positions.begin(), positions.end()) &&
+                (positions.empty() ||
+                 (positions.front() >= 0 && positions.back() < int32_t(request.prompt.size()))),
+            "prompt embeddings must be rows of width " + std::to_string(hidden) +
+                " at ascending prompt positions");
   }
-
   auto seq = std::make_unique<Sequence>();
   seq->tokens = request.prompt;
   seq->num_prompt_tokens = int32_t(request.prompt.size());

@@ -20,21 +20,19 @@ std::vector<uint64_t> PrefixCache::page_media_hashes(const PromptEmbeddings &emb
                                                      int block_size) {
   std::vector<uint64_t> hashes;
   const size_t hidden = size_t(embeddings.hidden);
-  for (size_t begin = 0; begin + size_t(block_size) <= embeddings.mask.size();
-       begin += size_t(block_size)) {
+  const std::vector<int32_t> &positions = embeddings.positions;
+  for (size_t k = 0; k < positions.size();) {
+    const size_t page = size_t(positions[k] / block_size);
+    hashes.resize(page + 1, 0);
     XXH64_state_t *state = XXH64_createState();
     XXH64_reset(state, 0);
-    bool any = false;
-    for (size_t position = begin; position < begin + size_t(block_size); ++position) {
-      if (!embeddings.mask[position])
-        continue;
-      any = true;
-      XXH64_update(state, &position, sizeof position);
-      XXH64_update(state, &embeddings.values[position * hidden], hidden * sizeof(float));
+    for (; k < positions.size() && size_t(positions[k] / block_size) == page; ++k) {
+      XXH64_update(state, &positions[k], sizeof positions[k]);
+      XXH64_update(state, &embeddings.rows[k * hidden], hidden * sizeof(float));
     }
     const uint64_t hash = XXH64_digest(state);
     XXH64_freeState(state);
-    hashes.push_back(any ? (hash == 0 ? 1 : hash) : 0);
+    hashes[page] = hash == 0 ? 1 : hash; // 0 means "no media"
   }
   return hashes;
 }

@@ -26,16 +26,20 @@ std::vector<float> features_of(const VisionTower &tower, const std::vector<Media
   return all;
 }
 
-// Copies feature row k over the k-th placeholder (counts were checked by the caller).
-void scatter(const std::vector<int32_t> &ids, int64_t token_id, const std::vector<float> &rows,
+// Feature row k of its kind for the k-th placeholder of that kind, positions ascending (counts
+// were checked by the caller).
+void scatter(const std::vector<int32_t> &ids, int64_t image_token, int64_t video_token,
+             const std::vector<float> &images, const std::vector<float> &videos,
              PromptEmbeddings &out) {
-  int64_t next = 0;
+  const size_t hidden = size_t(out.hidden);
+  size_t next_image = 0, next_video = 0;
   for (size_t position = 0; position < ids.size(); ++position) {
-    if (ids[position] != token_id)
+    const bool image = ids[position] == image_token;
+    if (!image && ids[position] != video_token)
       continue;
-    std::copy_n(&rows[size_t(next++ * out.hidden)], out.hidden,
-                &out.values[position * size_t(out.hidden)]);
-    out.mask[position] = 1;
+    const float *row = image ? &images[next_image++ * hidden] : &videos[next_video++ * hidden];
+    out.positions.push_back(int32_t(position));
+    out.rows.insert(out.rows.end(), row, row + hidden);
   }
 }
 
@@ -82,8 +86,6 @@ PromptEmbeddings media_embeddings(const std::vector<int32_t> &ids, const VisionT
   const VisionConfig &c = tower.config();
   PromptEmbeddings out;
   out.hidden = c.text_hidden_size;
-  out.values.assign(ids.size() * size_t(out.hidden), 0.0f);
-  out.mask.assign(ids.size(), 0);
   // Counts first: a mismatch must not cost a tower run.
   for (MediaKind kind : {MediaKind::kImage, MediaKind::kVideo}) {
     const int64_t token = kind == MediaKind::kImage ? c.image_token_id : c.video_token_id;
@@ -100,8 +102,7 @@ PromptEmbeddings media_embeddings(const std::vector<int32_t> &ids, const VisionT
   int64_t image_rows = 0, video_rows = 0;
   const std::vector<float> images = features_of(tower, media, MediaKind::kImage, image_rows);
   const std::vector<float> videos = features_of(tower, media, MediaKind::kVideo, video_rows);
-  scatter(ids, c.image_token_id, images, out);
-  scatter(ids, c.video_token_id, videos, out);
+  scatter(ids, c.image_token_id, c.video_token_id, images, videos, out);
   return out;
 }
 

@@ -205,12 +205,10 @@ EmbeddedPrompt embedded_prompt(const std::vector<int32_t> &tokens, int first,
   EmbeddedPrompt p;
   p.tokens = tokens;
   p.embeddings->hidden = kHidden;
-  p.embeddings->values.assign(tokens.size() * kHidden, 0.0f);
-  p.embeddings->mask.assign(tokens.size(), 0);
   p.context = tokens;
   for (size_t i = 0; i < values.size(); ++i) {
-    p.embeddings->mask[first + i] = 1;
-    p.embeddings->values[(first + i) * kHidden] = float(values[i]);
+    p.embeddings->positions.push_back(int32_t(first + i));
+    p.embeddings->rows.insert(p.embeddings->rows.end(), {float(values[i]), 0.0f});
     p.context[first + i] = int32_t(kEmbeddingOffset) + values[i];
   }
   return p;
@@ -252,8 +250,8 @@ TEST(Engine, InputEmbeddingsThroughChunkedPrefillAndPrefixCache) {
 TEST(Engine, RejectsEmbeddingsOfTheWrongShape) {
   ContextModel model;
   Engine engine(model, EngineConfig{256, 0, 4, 64, false});
-  EmbeddedPrompt p = embedded_prompt({1, 2, 3, 4}, 1, {5});
-  Request request = greedy({1, 2, 3}, 2); // one token shorter than the embeddings
+  EmbeddedPrompt p = embedded_prompt({1, 2, 3, 4}, 3, {5});
+  Request request = greedy({1, 2, 3}, 2); // the embedded position 3 is past the prompt
   request.embeddings = p.embeddings;
   EXPECT_THROW(engine.submit(std::move(request)), Error);
 }
