@@ -107,15 +107,19 @@ std::vector<int32_t> expand_media_placeholders(const ServerContext &ctx,
 }
 
 std::shared_ptr<const PromptEmbeddings>
-media_features(const ServerContext &ctx, const std::vector<int32_t> &ids,
+media_features(ServerContext &ctx, const std::vector<int32_t> &ids,
                const std::vector<vision::MediaInput> &media) {
   if (media.empty())
     return nullptr;
   // The CPU tower runs here, on the HTTP thread, while the engine thread keeps stepping other
   // requests. A device encoder belongs to the engine thread (which owns the device): the request
   // would then carry the preprocessed media and the engine would fill the embeddings itself.
+  const vision::VisionTower &tower = *ctx.model.vision_tower();
+  auto cached = [&](const vision::MediaInput &item) {
+    return ctx.vision_features.get(item, [&] { return vision::item_features(tower, item); });
+  };
   return std::make_shared<const PromptEmbeddings>(
-      vision::media_embeddings(ids, *ctx.model.vision_tower(), media));
+      vision::media_embeddings(ids, tower, media, cached));
 }
 
 } // namespace m3::server

@@ -30,10 +30,10 @@ std::vector<int32_t> expand_media_placeholders(const ServerContext &ctx,
                                                const std::vector<int32_t> &template_ids,
                                                const std::vector<vision::MediaInput> &media);
 
-// Runs the vision tower over the media: features for the placeholder positions of the expanded
-// ids; null without media.
+// Runs the vision tower over the media (features of media seen recently come from ctx's cache):
+// features for the placeholder positions of the expanded ids; null without media.
 std::shared_ptr<const PromptEmbeddings>
-media_features(const ServerContext &ctx, const std::vector<int32_t> &ids,
+media_features(ServerContext &ctx, const std::vector<int32_t> &ids,
                const std::vector<vision::MediaInput> &media);
 
 } // namespace m3::server

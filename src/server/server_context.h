@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "server/feature_cache.h"
 #include "server/metrics.h"
 #include "server/openai_request.h"
 #include "server/served_model.h"
@@ -24,10 +25,11 @@ struct ServerContext {
   explicit ServerContext(ServedModel &served) : model(served) {}
   ServedModel &model;
   RequestPolicy policy;
-  vision::MediaPolicy media;          // fetching and limits of image/video parts
-  bool reasoning_parser = true;       // --reasoning-parser minimax_m3
-  bool tool_call_parser = true;       // --tool-call-parser minimax_m3
-  int32_t max_waiting_requests = 256; // beyond this, 429
+  vision::MediaPolicy media;                       // fetching and limits of image/video parts
+  FeatureCache vision_features{size_t(256) << 20}; // tower outputs of recently seen media
+  bool reasoning_parser = true;                    // --reasoning-parser minimax_m3
+  bool tool_call_parser = true;                    // --tool-call-parser minimax_m3
+  int32_t max_waiting_requests = 256;              // beyond this, 429
   HttpCounters http;
   std::atomic<bool> draining{false}; // SIGTERM: no new requests
 };

@@ -12,16 +12,18 @@ namespace {
 
 // Feature rows of all items of one kind, concatenated in order.
 std::vector<float> features_of(const VisionTower &tower, const std::vector<MediaInput> &media,
-                               MediaKind kind, int64_t &rows) {
+                               MediaKind kind, const MediaFeatures &features) {
   std::vector<float> all;
-  rows = 0;
   for (const MediaInput &m : media) {
     if (m.kind != kind)
       continue;
-    const std::vector<float> f = kind == MediaKind::kImage ? tower.image_features(m.patches)
-                                                           : tower.video_features(m.patches);
-    all.insert(all.end(), f.begin(), f.end());
-    rows += m.patches.num_tokens();
+    if (features) {
+      const std::shared_ptr<const std::vector<float>> f = features(m);
+      all.insert(all.end(), f->begin(), f->end());
+    } else {
+      const std::vector<float> f = item_features(tower, m);
+      all.insert(all.end(), f.begin(), f.end());
+    }
   }
   return all;
 }
@@ -81,8 +83,14 @@ std::string timestamp_text(double seconds) {
   return text;
 }
 
+std::vector<float> item_features(const VisionTower &tower, const MediaInput &media) {
+  return media.kind == MediaKind::kImage ? tower.image_features(media.patches)
+                                         : tower.video_features(media.patches);
+}
+
 PromptEmbeddings media_embeddings(const std::vector<int32_t> &ids, const VisionTower &tower,
-                                  const std::vector<MediaInput> &media) {
+                                  const std::vector<MediaInput> &media,
+                                  const MediaFeatures &features) {
   const VisionConfig &c = tower.config();
   PromptEmbeddings out;
   out.hidden = c.text_hidden_size;
@@ -99,9 +107,8 @@ PromptEmbeddings media_embeddings(const std::vector<int32_t> &ids, const VisionT
                                       " placeholder tokens (id " + std::to_string(token) +
                                       ") but the " + what + "s given need " + std::to_string(rows));
   }
-  int64_t image_rows = 0, video_rows = 0;
-  const std::vector<float> images = features_of(tower, media, MediaKind::kImage, image_rows);
-  const std::vector<float> videos = features_of(tower, media, MediaKind::kVideo, video_rows);
+  const std::vector<float> images = features_of(tower, media, MediaKind::kImage, features);
+  const std::vector<float> videos = features_of(tower, media, MediaKind::kVideo, features);
   scatter(ids, c.image_token_id, c.video_token_id, images, videos, out);
   return out;
 }

@@ -2,6 +2,8 @@
 // Images and videos in the LM sequence (m3-model.md §6): placeholder expansion and the in-order
 // scatter of vision features over the placeholder positions. Positions stay 1-D.
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -59,11 +61,18 @@ std::vector<int32_t> expand_media(const MediaInput &media, const MediaTokens &to
 // "]<]{seconds:.1f} seconds[>[" (plain text, tokenized by the caller).
 std::string timestamp_text(double seconds);
 
-// Runs the tower on every media item and places the features over the placeholder ids of
-// `ids` in order: images over image_token_id positions, videos over video_token_id positions.
-// A placeholder count that does not match the media is an m3::Error.
+// The features of one media item, [num_tokens, text hidden] (e.g. from a cache).
+using MediaFeatures =
+    std::function<std::shared_ptr<const std::vector<float>>(const MediaInput &media)>;
+
+// Runs the tower on every media item (or asks `features` for them) and places the features over
+// the placeholder ids of `ids` in order: images over image_token_id positions, videos over
+// video_token_id positions. A placeholder count that does not match the media is an m3::Error.
 PromptEmbeddings media_embeddings(const std::vector<int32_t> &ids, const VisionTower &tower,
-                                  const std::vector<MediaInput> &media);
+                                  const std::vector<MediaInput> &media,
+                                  const MediaFeatures &features = {});
+// The tower's features of one item (image_features or video_features by kind).
+std::vector<float> item_features(const VisionTower &tower, const MediaInput &media);
 
 // `m3 logits` / `m3 generate` with --image / --video: loads the tower of model_dir and the media
 // and returns the embeddings for ids (empty when there is no media).
