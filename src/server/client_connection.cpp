@@ -2,61 +2,56 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
-#include <filesystem>
+#include <cstdlib>
+#include <dirent.h>
 #include <netdb.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 
 namespace m3::server {
 namespace {
 
-// The numeric host and port of an address, in the form cpp-httplib gives them to a request.
-bool numeric_address(const sockaddr_storage &addr, socklen_t length, std::string &host, int &port) {
-  if (addr.ss_family == AF_INET)
-    port = ntohs(reinterpret_cast<const sockaddr_in &>(addr).sin_port);
-  else if (addr.ss_family == AF_INET6)
-    port = ntohs(reinterpret_cast<const sockaddr_in6 &>(addr).sin6_port);
-  else
-    return false;
-  char buffer[NI_MAXHOST];
-  if (getnameinfo(reinterpret_cast<const sockaddr *>(&addr), length, buffer, sizeof buffer, nullptr,
-                  0, NI_NUMERICHOST) != 0)
-    return false;
-  host = buffer;
-  return true;
-}
-
+// Whether the socket's address (query: getpeername or getsockname) is host:port, the host in the
+// numeric form cpp-httplib gives a request. Ports are compared first: most sockets differ there.
 bool has_address(int fd, int (*query)(int, sockaddr *, socklen_t *), const std::string &host,
                  int port) {
   sockaddr_storage addr{};
   socklen_t length = sizeof addr;
   if (query(fd, reinterpret_cast<sockaddr *>(&addr), &length) != 0)
     return false;
-  std::string found_host;
-  int found_port = 0;
-  return numeric_address(addr, length, found_host, found_port) && found_port == port &&
-         found_host == host;
+  int found_port = -1;
+  if (addr.ss_family == AF_INET)
+    found_port = ntohs(reinterpret_cast<const sockaddr_in &>(addr).sin_port);
+  else if (addr.ss_family == AF_INET6)
+    found_port = ntohs(reinterpret_cast<const sockaddr_in6 &>(addr).sin6_port);
+  if (found_port != port)
+    return false;
+  char found_host[NI_MAXHOST];
+  return getnameinfo(reinterpret_cast<const sockaddr *>(&addr), length, found_host,
+                     sizeof found_host, nullptr, 0, NI_NUMERICHOST) == 0 &&
+         host == found_host;
 }
 
-// The socket with these two addresses among the process's open files, or -1.
+// The socket with these two addresses among the process's open files, or -1. getpeername fails
+// on files that are not connected sockets.
 int find_socket(const std::string &remote_addr, int remote_port, const std::string &local_addr,
                 int local_port) {
-  std::error_code error;
-  for (const auto &entry : std::filesystem::directory_iterator("/proc/self/fd", error)) {
-    int fd = -1;
-    try {
-      fd = std::stoi(entry.path().filename().string());
-    } catch (const std::exception &) {
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir)
+    return -1;
+  int found = -1;
+  while (const dirent *entry = readdir(dir)) {
+    char *end = nullptr;
+    const long fd = std::strtol(entry->d_name, &end, 10);
+    if (end == entry->d_name || *end != '\0' || fd == dirfd(dir))
       continue;
+    if (has_address(int(fd), getpeername, remote_addr, remote_port) &&
+        has_address(int(fd), getsockname, local_addr, local_port)) {
+      found = int(fd);
+      break;
     }
-    struct stat info;
-    if (fstat(fd, &info) != 0 || !S_ISSOCK(info.st_mode))
-      continue;
-    if (has_address(fd, getpeername, remote_addr, remote_port) &&
-        has_address(fd, getsockname, local_addr, local_port))
-      return fd;
   }
-  return -1;
+  closedir(dir);
+  return found;
 }
 
 } // namespace
