@@ -76,8 +76,9 @@ EOF
   out=$root/corpus
   "$tmp/usr/bin/bible" -p "$tmp/usr/lib" "gen1:1-rev22:21" >"$tmp/kjv-full.txt"
   head -n 12000 "$tmp/kjv-full.txt" >"$out/kjv.txt"
+  # sed, not head: head exits early and the SIGPIPE it leaves sort fails the pipeline (pipefail).
   (cd "$tmp/usr/share/doc/python3.11/html/_sources" &&
-    find library -name '*.rst.txt' | LC_ALL=C sort | head -n 120 | xargs cat) >"$out/python-docs.txt"
+    find library -name '*.rst.txt' | LC_ALL=C sort | sed -n '1,120p' | xargs cat) >"$out/python-docs.txt"
   translations=$tmp/usr/share/doc/linux-doc-6.1/Documentation/translations
   for lang in zh_CN ja_JP ko_KR it_IT; do
     find "$translations/$lang" -name '*.rst.gz' | LC_ALL=C sort | xargs zcat >"$out/linux-doc-$lang.txt"
