@@ -173,8 +173,9 @@ int serve(const std::vector<std::string> &argv) {
     model.engine().stop(); // cancels whatever is still in flight
     http.stop();
   });
-  std::fprintf(stderr, "m3 serve: serving '%s' (max_model_len %d) on http://%s:%d\n",
-               model.name().c_str(), model.max_model_len(), http_options.host.c_str(), port);
+  std::fprintf(stderr, "m3 serve: serving '%s' from %s (max_model_len %d) on http://%s:%d\n",
+               model.name().c_str(), model_options.model_dir.c_str(), model.max_model_len(),
+               http_options.host.c_str(), port);
   http.serve();
   // serve() also returns if listening fails; wake the waiter so it can finish (no-op after a
   // real signal, which it has already taken).
