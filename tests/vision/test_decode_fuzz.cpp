@@ -1,50 +1,18 @@
-// Hostile inputs: random truncations, bit flips and byte overwrites of valid PNG, JPEG, WebP and
-// GIF files (fresh random seed each run, printed on failure). Every attempt must either decode to
-// an image inside the limits or throw m3::Error — never crash, hang or throw anything else.
+// Hostile inputs: damaged copies (corrupt_media.h) of valid PNG, JPEG, WebP and GIF files (fresh
+// random seed each run, printed on failure). Every attempt must either decode to an image inside
+// the limits or throw m3::Error — never crash, hang or throw anything else.
 #include <gtest/gtest.h>
 
 #include <random>
 
 #include "core/error.h"
+#include "corrupt_media.h"
 #include "fixture_files.h"
 #include "vision/image_decode.h"
 #include "vision/preprocess.h"
 
 namespace m3::vision {
 namespace {
-
-std::vector<uint8_t> mutate(std::vector<uint8_t> bytes, std::mt19937 &rng) {
-  std::uniform_int_distribution<int> kind(0, 3);
-  const size_t size = bytes.size();
-  switch (kind(rng)) {
-  case 0: // truncate
-    bytes.resize(std::uniform_int_distribution<size_t>(0, size - 1)(rng));
-    break;
-  case 1: { // flip a few bits
-    const int flips = std::uniform_int_distribution<int>(1, 16)(rng);
-    for (int i = 0; i < flips; ++i)
-      bytes[std::uniform_int_distribution<size_t>(0, size - 1)(rng)] ^=
-          uint8_t(1u << std::uniform_int_distribution<int>(0, 7)(rng));
-    break;
-  }
-  case 2: { // overwrite a run with random bytes (headers included)
-    const size_t start = std::uniform_int_distribution<size_t>(0, size - 1)(rng);
-    const size_t len =
-        std::min<size_t>(size - start, std::uniform_int_distribution<size_t>(1, 64)(rng));
-    for (size_t i = 0; i < len; ++i)
-      bytes[start + i] = uint8_t(rng());
-    break;
-  }
-  default: { // large dimension fields: set 4 bytes near the start to 0xff
-    const size_t start =
-        std::uniform_int_distribution<size_t>(0, std::min<size_t>(size, 64) - 1)(rng);
-    for (size_t i = start; i < std::min(size, start + 4); ++i)
-      bytes[i] = 0xff;
-    break;
-  }
-  }
-  return bytes;
-}
 
 TEST(DecodeFuzz, CorruptImagesAreErrorsNeverCrashes) {
   const auto dir = m3::test::vision_fixtures() / "preprocess";
@@ -61,7 +29,7 @@ TEST(DecodeFuzz, CorruptImagesAreErrorsNeverCrashes) {
     const std::vector<uint8_t> valid = m3::test::read_bytes(dir / file);
     ASSERT_NO_THROW(decode_image(valid, limits)) << file;
     for (int attempt = 0; attempt < 300; ++attempt) {
-      const std::vector<uint8_t> bytes = mutate(valid, rng);
+      const std::vector<uint8_t> bytes = m3::test::corrupt_copy(valid, rng);
       try {
         const RgbImage image = decode_image(bytes, limits);
         ASSERT_GT(image.width, 0);

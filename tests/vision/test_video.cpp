@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "corrupt_media.h"
 #include "fixture_files.h"
 #include "video_writer.h"
 #include "vision/multimodal.h"
@@ -141,18 +142,15 @@ void check_roundtrip(const char *codec, const char *extension) {
   EXPECT_EQ(ids[per_group + 3], 25);
 
   // Corrupt copies: errors, never crashes.
-  std::mt19937 rng(std::random_device{}());
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
   for (int attempt = 0; attempt < 40; ++attempt) {
-    std::vector<uint8_t> broken = bytes;
-    if (attempt % 2)
-      broken.resize(std::uniform_int_distribution<size_t>(0, bytes.size() - 1)(rng));
-    else
-      for (int i = 0; i < 8; ++i)
-        broken[std::uniform_int_distribution<size_t>(0, bytes.size() - 1)(rng)] ^= uint8_t(rng());
     try {
-      const DecodedVideo v = decode_video(broken);
-      EXPECT_FALSE(v.frames.empty());
+      const DecodedVideo v = decode_video(m3::test::corrupt_copy(bytes, rng));
+      EXPECT_FALSE(v.frames.empty()) << codec << " seed " << seed << " attempt " << attempt;
     } catch (const m3::Error &) {
+    } catch (const std::exception &e) {
+      FAIL() << codec << " seed " << seed << " attempt " << attempt << ": " << e.what();
     }
   }
 }
