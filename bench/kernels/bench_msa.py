@@ -10,7 +10,11 @@ growing prefix (one plan per chunk, the plan's workspace bound). Every row also 
 4.3 TB/s / 790 TFLOP/s (msa-kernels.md §5). M3 shape: 64 q heads, 4 KV heads, d 128, 4 index
 heads, page 128, top-16.
 
-usage: bench_msa.py LIB [--quick] [--out FILE]
+Prefill rows also split the sparse part into its three kernels (selection inversion, partials,
+merge), each timed with events inside the same eager runs, with the bytes/s of the last two.
+
+usage: bench_msa.py LIB [--quick] [--out FILE] [--only decode|prefill] [--cases 32K,128K,...]
+       [--no-dense]
 """
 import argparse
 import ctypes
@@ -81,6 +85,11 @@ class Batch:
     def indexer(self):
         self.score()
         self.topk()
+
+    def sparse_stage(self, stage):
+        self.k.call("m3k_sparse_attention_stage", self.plan, stage, ptr(self.pool["k"]),
+                    ptr(self.pool["v"]), ptr(self.q), ptr(self.sel), ptr(self.out),
+                    ctypes.c_void_p(0), stream())
 
     def sparse(self):
         self.k.call("m3k_sparse_attention", self.plan, ptr(self.pool["k"]), ptr(self.pool["v"]),
@@ -291,29 +300,61 @@ def prefill_flops(n, L):
     return 2 * HKV * D * pairs_idx, 4 * HQ * D * pairs_att, 4 * HQ * D * pairs_idx
 
 
-def prefill_rows(k, quick, gemm_tfs):
+def case_key(n, L, chunked=False):
+    """Name of a prefill case for --cases: 32K (from scratch), 8K@128K (chunk on a prefix),
+    512K-chunked."""
+    if chunked:
+        return f"{n // 1024}K-chunked"
+    return f"{n // 1024}K" if n == L else f"{n // 1024}K@{(L - n) // 1024}K"
+
+
+def prefill_rows(k, quick, gemm_tfs, cases_wanted=None, with_dense=True):
     rows = []
     cases = [(8192, 8192), (32768, 32768), (131072, 131072), (8192, 131072 + 8192)]
     if not quick:
         cases += [(8192, 524288 + 8192), (8192, 1048576)]  # 1M = the longest context supported
+    wanted = lambda key: cases_wanted is None or key in cases_wanted
     for n, L in cases:
-        dense = dense_sdpa_ms(n, L, 1, n == L, graph=False)
+        if not wanted(case_key(n, L)):
+            continue
+        dense = dense_sdpa_ms(n, L, 1, n == L, graph=False) if with_dense else {}
         for fp8 in ((False, True) if n == L or L > 200000 else (False,)):
-            guarded(f"prefill {n} on {L}", lambda: prefill_case(k, rows, n, L, fp8, dense))
+            guarded(f"prefill {n} on {L}",
+                    lambda: prefill_case(k, rows, n, L, fp8, dense, with_dense))
     if not quick:
         for n in (524288, 1048576):
-            dense = dense_sdpa_ms(n, n, 1, True, graph=False)
+            if not wanted(case_key(n, n, chunked=True)):
+                continue
+            dense = dense_sdpa_ms(n, n, 1, True, graph=False) if with_dense else {}
             for fp8 in (False, True):
                 guarded(f"chunked prefill {n}", lambda: chunked_prefill_case(k, rows, n, fp8, dense))
     return rows
 
 
-def prefill_row(n, L, fp8, times, cv, dense, t_dense_ours=None, label=None):
+def sparse_edges(n, L):
+    """Valid (query, KV group, selected block) edges of n new queries on a context of L."""
+    return HKV * sum(min(TOPK, (L - n + i) // BLOCK + 1) for i in range(n))
+
+
+def prefill_row(n, L, fp8, times, cv, dense, t_dense_ours=None, label=None, stages=None):
     t_score, t_topk, t_att, t_all = times
     idx_flops, att_flops, dense_flops = prefill_flops(n, L)
     prefix = L - n
     best_dense = min(dense.values()) if dense else None
-    return {
+    split = {}
+    if stages is not None:
+        # Bytes each kernel must move: the partials kernel reads each edge's Q (16 heads x 128
+        # bf16) and writes its partial (O bf16 + LSE fp32); the merge reads them back and writes
+        # the output. K/V block loads (once per CTA) are left out.
+        edges = sparse_edges(n, L)
+        partial = HQ // HKV * (D * 2 + 4)
+        att_bytes = edges * (HQ // HKV * D * 2 + partial)
+        merge_bytes = edges * partial + n * HQ * D * 2
+        split = {"k2q_ms": stages[0], "partials_ms": stages[1], "merge_ms": stages[2],
+                 "partials_tbs": att_bytes / stages[1] / 1e9,
+                 "partials_tfs": att_flops / stages[1] / 1e9,
+                 "merge_tbs": merge_bytes / stages[2] / 1e9}
+    return {**split,
         "case": label or (f"prefill {n // 1024}K" + (f" on {prefix // 1024}K prefix" if prefix else "")),
         "index": "fp8" if fp8 else "bf16", "score_ms": t_score, "topk_ms": t_topk,
         "indexer_tfs": idx_flops / (t_score + t_topk) / 1e9, "sparse_ms": t_att,
@@ -324,15 +365,36 @@ def prefill_row(n, L, fp8, times, cv, dense, t_dense_ours=None, label=None):
         "dense_ours_ms": t_dense_ours, "speedup": best_dense / t_all if best_dense else None}
 
 
-def prefill_case(k, rows, n, L, fp8, dense):
+def stage_times_ms(slot, runs=7, warmup=2):
+    """Medians of the three sparse-attention kernels (inversion, partials, merge), events around
+    each inside one eager run of the sparse part."""
+    for _ in range(warmup):
+        slot.sparse()
+    times = [[], [], []]
+    for _ in range(runs):
+        ev = [torch.cuda.Event(enable_timing=True) for _ in range(4)]
+        ev[0].record()
+        for stage in range(3):
+            slot.sparse_stage(stage)
+            ev[stage + 1].record()
+        ev[3].synchronize()
+        for stage in range(3):
+            times[stage].append(ev[stage].elapsed_time(ev[stage + 1]))
+    return [statistics.median(t) for t in times]
+
+
+def prefill_case(k, rows, n, L, fp8, dense, with_dense=True):
     slot = make_slots(k, [(n, L)], fp8, 1 << 40)[0]
     t_score, _ = eager_time_ms(slot.score)
     t_topk, _ = eager_time_ms(slot.topk)
     slot.indexer()
     t_att, _ = eager_time_ms(slot.sparse)
+    stages = stage_times_ms(slot)
     t_all, cv = eager_time_ms(slot.layer)
-    t_dense_ours = eager_time_ms(slot.dense, runs=3, warmup=1)[0] if (L <= 140000 and not fp8) else None
-    rows.append(prefill_row(n, L, fp8, (t_score, t_topk, t_att, t_all), cv, dense, t_dense_ours))
+    t_dense_ours = (eager_time_ms(slot.dense, runs=3, warmup=1)[0]
+                    if (with_dense and L <= 140000 and not fp8) else None)
+    rows.append(prefill_row(n, L, fp8, (t_score, t_topk, t_att, t_all), cv, dense, t_dense_ours,
+                            stages=stages))
     print(rows[-1], flush=True)
     k.call("m3k_plan_destroy", slot.plan)
     del slot
@@ -400,7 +462,13 @@ PREFILL_COLUMNS = [
     ("score ms", lambda r: fmt(r["score_ms"])), ("top-k ms", lambda r: fmt(r["topk_ms"])),
     ("indexer TFLOP/s", lambda r: f"{r['indexer_tfs']:.0f}"),
     ("sparse attn ms (k2q+attn+combine)", lambda r: fmt(r["sparse_ms"])),
-    ("sparse TFLOP/s", lambda r: f"{r['sparse_tfs']:.0f}"), ("layer ms", lambda r: fmt(r["total_ms"])),
+    ("sparse TFLOP/s", lambda r: f"{r['sparse_tfs']:.0f}"),
+    ("k2q / partials / merge ms", lambda r: "/".join(fmt(r.get(key)) for key in
+                                                     ("k2q_ms", "partials_ms", "merge_ms"))),
+    ("partials TB/s, TFLOP/s", lambda r: f"{fmt(r.get('partials_tbs'), 3)}, "
+                                         f"{fmt(r.get('partials_tfs'), 3)}"),
+    ("merge TB/s", lambda r: fmt(r.get("merge_tbs"), 3)),
+    ("layer ms", lambda r: fmt(r["total_ms"])),
     ("CV %", lambda r: f"{r['cv']:.1f}"),
     ("MSA floor ms", lambda r: fmt(r["floor_ms"], 3)),
     ("floor / layer", lambda r: f"{100 * r['floor_ms'] / r['total_ms']:.0f}%"),
@@ -416,6 +484,8 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out")
     ap.add_argument("--only", choices=["decode", "prefill"])
+    ap.add_argument("--cases", help="prefill cases to run, e.g. 32K,128K,8K@128K,512K-chunked")
+    ap.add_argument("--no-dense", action="store_true", help="skip the dense baselines")
     args = ap.parse_args()
     k = Kernels(args.lib)
     torch.manual_seed(0)
@@ -429,7 +499,9 @@ def main():
     if args.only != "prefill":
         lines += markdown_table(DECODE_COLUMNS, decode_rows(k, args.quick, copy_tbs)) + [""]
     if args.only != "decode":
-        lines += markdown_table(PREFILL_COLUMNS, prefill_rows(k, args.quick, gemm_tfs))
+        cases = set(args.cases.split(",")) if args.cases else None
+        lines += markdown_table(PREFILL_COLUMNS,
+                                prefill_rows(k, args.quick, gemm_tfs, cases, not args.no_dense))
     text = "\n".join(lines)
     print(text)
     if args.out:

@@ -290,67 +290,25 @@ void launch_mode(const AttentionParams &params, int32_t grid, int threads, cudaS
   launch_dependent(attention_kernel<kMode>, grid, threads, smem, stream, params);
 }
 
-// LSE-weighted merge of the valid partials of each (query, head). A task's 16 * kGroups threads
-// split the 128 dims in 16 chunks of 8 and the slots in kGroups strided groups, so the partial
-// loads of a task are independent (latency, not a serial chain, bounds small batches).
-constexpr int kCombineThreads = 128;
+// LSE-weighted merge of the valid partials of each (query, head) ("task"). Up to kTopkBlocks slots
+// (sparse attention): one warp per task, lane = (slot parity, 16-byte chunk of the 128 dims), all
+// of a task's partial loads issued at once, the slot weights held one per lane and shuffled, the
+// two slot halves summed by one shuffle: no shared memory, no barrier.
+constexpr int kCombineThreads = 256;
+constexpr int kCombineWarpSlots = kTopkBlocks / 2; // slots per half-warp
 
-template <int kGroups>
-__global__ void __launch_bounds__(kCombineThreads) combine_kernel(CombineParams p) {
-  begin_dependent_grid();
-  constexpr int kThreadsPerTask = 16 * kGroups, kTasksPerCta = kCombineThreads / kThreadsPerTask;
-  __shared__ float group_max[kTasksPerCta][kGroups], group_sum[kTasksPerCta][kGroups];
-  __shared__ float group_acc[kTasksPerCta][kGroups][kHeadDim];
-  const int local = threadIdx.x / kThreadsPerTask, chunk = threadIdx.x % 16;
-  const int group = (threadIdx.x % kThreadsPerTask) / 16;
-  const int64_t task = int64_t(blockIdx.x) * kTasksPerCta + local;
-  const bool active = task < int64_t(p.num_queries) * p.num_heads;
-  int valid = 0;
-  if (active) {
-    const int local_block = p.query_position[task / p.num_heads] / kBlockSize;
-    valid = min(p.num_slots, local_block / p.blocks_per_slot + 1);
+__device__ __forceinline__ void accumulate_bf16x8(float (&acc)[8], uint4 bits, float weight) {
+  const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&words[i]));
+    acc[2 * i] += weight * v.x;
+    acc[2 * i + 1] += weight * v.y;
   }
-  const float *lse = p.partial_lse + task * p.num_slots;
-  float m = -INFINITY;
-  for (int s = group; s < valid; s += kGroups)
-    m = fmaxf(m, lse[s]);
-  if (chunk == 0)
-    group_max[local][group] = m;
-  __syncthreads();
-#pragma unroll
-  for (int g = 0; g < kGroups; ++g)
-    m = fmaxf(m, group_max[local][g]);
-  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, total = 0.f;
-  const __nv_bfloat16 *partial = p.partial_o + task * p.num_slots * kHeadDim + chunk * 8;
-#pragma unroll 4
-  for (int s = group; s < valid; s += kGroups) {
-    const float weight = m == -INFINITY ? 0.f : __expf(lse[s] - m);
-    total += weight;
-    const uint4 bits = *reinterpret_cast<const uint4 *>(partial + size_t(s) * kHeadDim);
-    const uint32_t words[4] = {bits.x, bits.y, bits.z, bits.w};
-#pragma unroll
-    for (int i = 0; i < 4; ++i) {
-      const float2 v = __bfloat1622float2(*reinterpret_cast<const __nv_bfloat162 *>(&words[i]));
-      acc[2 * i] += weight * v.x;
-      acc[2 * i + 1] += weight * v.y;
-    }
-  }
-#pragma unroll
-  for (int i = 0; i < 8; ++i)
-    group_acc[local][group][chunk * 8 + i] = acc[i];
-  if (chunk == 0)
-    group_sum[local][group] = total;
-  __syncthreads();
-  if (!active || group != 0)
-    return;
-  total = 0.f;
-#pragma unroll
-  for (int g = 0; g < kGroups; ++g)
-    total += group_sum[local][g];
-  for (int g = 1; g < kGroups; ++g)
-#pragma unroll
-    for (int i = 0; i < 8; ++i)
-      acc[i] += group_acc[local][g][chunk * 8 + i];
+}
+
+__device__ __forceinline__ void store_merged(const CombineParams &p, int64_t task, int chunk,
+                                             const float (&acc)[8], float m, float total) {
   const float inverse = total > 0.f ? 1.f / total : 0.f;
   uint4 packed;
   packed.x = pack_bf16(acc[0] * inverse, acc[1] * inverse);
@@ -360,6 +318,93 @@ __global__ void __launch_bounds__(kCombineThreads) combine_kernel(CombineParams 
   *reinterpret_cast<uint4 *>(p.out + task * kHeadDim + chunk * 8) = packed;
   if (p.lse != nullptr && chunk == 0)
     p.lse[task] = total > 0.f ? m + __logf(total) : -INFINITY;
+}
+
+__global__ void __launch_bounds__(kCombineThreads) combine_warp_kernel(CombineParams p) {
+  begin_dependent_grid();
+  const int lane = threadIdx.x % 32, chunk = lane % 16, half = lane / 16;
+  const int64_t task = int64_t(blockIdx.x) * (kCombineThreads / 32) + threadIdx.x / 32;
+  if (task >= int64_t(p.num_queries) * p.num_heads)
+    return;
+  const int local_block = p.query_position[task / p.num_heads] / kBlockSize;
+  const int valid = min(p.num_slots, local_block / p.blocks_per_slot + 1);
+  const __nv_bfloat16 *partial = p.partial_o + task * p.num_slots * kHeadDim + chunk * 8;
+  uint4 bits[kCombineWarpSlots];
+#pragma unroll
+  for (int k = 0; k < kCombineWarpSlots; ++k) {
+    const int slot = 2 * k + half;
+    bits[k] = slot < valid ? *reinterpret_cast<const uint4 *>(partial + size_t(slot) * kHeadDim)
+                           : make_uint4(0, 0, 0, 0);
+  }
+  const float slot_lse = lane < valid ? p.partial_lse[task * p.num_slots + lane] : -INFINITY;
+  float m = slot_lse;
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1)
+    m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, offset));
+  const float slot_weight = slot_lse == -INFINITY ? 0.f : __expf(slot_lse - m);
+  float total = slot_weight;
+#pragma unroll
+  for (int offset = 16; offset > 0; offset >>= 1)
+    total += __shfl_xor_sync(0xffffffffu, total, offset);
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f};
+#pragma unroll
+  for (int k = 0; k < kCombineWarpSlots; ++k)
+    accumulate_bf16x8(acc, bits[k], __shfl_sync(0xffffffffu, slot_weight, 2 * k + half));
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    acc[i] += __shfl_xor_sync(0xffffffffu, acc[i], 16);
+  if (half == 0)
+    store_merged(p, task, chunk, acc, m, total);
+}
+
+// Many slots (dense splits): a task's 128 threads split the 128 dims in 16 chunks of 8 and the
+// slots in 8 strided groups, so its partial loads are independent; groups meet in shared memory.
+constexpr int kCombineGroups = 8;
+
+__global__ void __launch_bounds__(16 * kCombineGroups) combine_groups_kernel(CombineParams p) {
+  begin_dependent_grid();
+  __shared__ float group_max[kCombineGroups], group_sum[kCombineGroups];
+  __shared__ float group_acc[kCombineGroups][kHeadDim];
+  const int chunk = threadIdx.x % 16, group = threadIdx.x / 16;
+  const int64_t task = blockIdx.x;
+  const int local_block = p.query_position[task / p.num_heads] / kBlockSize;
+  const int valid = min(p.num_slots, local_block / p.blocks_per_slot + 1);
+  const float *lse = p.partial_lse + task * p.num_slots;
+  float m = -INFINITY;
+  for (int s = group; s < valid; s += kCombineGroups)
+    m = fmaxf(m, lse[s]);
+  if (chunk == 0)
+    group_max[group] = m;
+  __syncthreads();
+#pragma unroll
+  for (int g = 0; g < kCombineGroups; ++g)
+    m = fmaxf(m, group_max[g]);
+  float acc[8] = {0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f, 0.f}, total = 0.f;
+  const __nv_bfloat16 *partial = p.partial_o + task * p.num_slots * kHeadDim + chunk * 8;
+#pragma unroll 4
+  for (int s = group; s < valid; s += kCombineGroups) {
+    const float weight = m == -INFINITY ? 0.f : __expf(lse[s] - m);
+    total += weight;
+    accumulate_bf16x8(acc, *reinterpret_cast<const uint4 *>(partial + size_t(s) * kHeadDim),
+                      weight);
+  }
+#pragma unroll
+  for (int i = 0; i < 8; ++i)
+    group_acc[group][chunk * 8 + i] = acc[i];
+  if (chunk == 0)
+    group_sum[group] = total;
+  __syncthreads();
+  if (group != 0)
+    return;
+  total = 0.f;
+#pragma unroll
+  for (int g = 0; g < kCombineGroups; ++g)
+    total += group_sum[g];
+  for (int g = 1; g < kCombineGroups; ++g)
+#pragma unroll
+    for (int i = 0; i < 8; ++i)
+      acc[i] += group_acc[g][chunk * 8 + i];
+  store_merged(p, task, chunk, acc, m, total);
 }
 
 } // namespace
@@ -380,12 +425,11 @@ void launch_combine(const CombineParams &params, cudaStream_t stream) {
   const int64_t tasks = int64_t(params.num_queries) * params.num_heads;
   if (tasks == 0)
     return;
-  // Many slots (dense splits): 8 slot groups per task; else 2.
   if (params.num_slots > kTopkBlocks) {
-    launch_dependent(combine_kernel<8>, int(tasks), kCombineThreads, 0, stream, params);
+    launch_dependent(combine_groups_kernel, int(tasks), 16 * kCombineGroups, 0, stream, params);
   } else {
     constexpr int kTasksPerCta = kCombineThreads / 32;
-    launch_dependent(combine_kernel<2>, int((tasks + kTasksPerCta - 1) / kTasksPerCta),
+    launch_dependent(combine_warp_kernel, int((tasks + kTasksPerCta - 1) / kTasksPerCta),
                      kCombineThreads, 0, stream, params);
   }
 }

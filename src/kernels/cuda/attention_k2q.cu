@@ -1,10 +1,13 @@
 // KV-block-major sparse attention (prefill) on wgmma. One CTA = one warpgroup per (KV head,
 // block, chunk of up to kK2qQueriesPerCta queries that selected the block): it loads the block's
 // K and V once into 128-byte-swizzled shared memory, then takes 4 gathered queries a round (one
-// per warp: 64 rows = 4 queries x 16 q heads) through S = Q K^T (wgmma, Q from registers, K
-// K-major), an exact fp32 softmax over the block's 128 keys (one block = one softmax tile, no
+// per warp: 64 rows = 4 queries x 16 q heads) through S = Q K^T (wgmma, Q and K from shared
+// memory), an exact fp32 softmax over the block's 128 keys (one block = one softmax tile, no
 // rescaling), and O = P V (wgmma, P from registers, V MN-major); each query writes its
 // block-normalised partial (O, LSE) at its selection slot for the combine.
+// Pipeline: the queries of later rounds are copied into a ring of kQBuffers shared-memory tiles
+// (cp.async, kQBuffers - 1 rounds ahead), and the next round's S is issued before this round's
+// softmax, so the tensor cores work while the softmax runs.
 #include "kernels/cuda/attention_warp.cuh"
 #include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/wgmma.cuh"
@@ -12,8 +15,15 @@
 namespace m3::cuda::detail {
 namespace {
 
-constexpr int kWarps = kAttentionThreads / 32; // one warpgroup
-constexpr int kSlabBytes = kBlockSize * 128;   // 64 columns of a tile
+constexpr int kWarps = kAttentionThreads / 32;          // one warpgroup
+constexpr int kSlabBytes = kBlockSize * 128;            // 64 columns of a K or V tile
+constexpr int kQRows = kWarps * kHeadsPerGroup;         // 64 rows: 4 queries x 16 heads
+constexpr int kQSlabBytes = kQRows * 128;               // 64 columns of a Q tile
+constexpr int kQTileBytes = kQRows * kHeadDim * 2;      // 16 KB
+constexpr int kEntriesPerLane = kK2qQueriesPerCta / 32; // the CTA's entries, held in registers
+static_assert(kEntriesPerLane == 2, "entry_of_round assumes 64 queries per CTA");
+// Q tiles in the ring: 64 KB of K/V + 3 x 16 KB = 112 KB, so two CTAs (8 warps) fit an SM.
+constexpr int kQBuffers = 3;
 
 // The work of this CTA: CSR row (kv_head, global block) -> sequence and logical block, and the
 // slice of the row's query entries it takes.
@@ -61,17 +71,34 @@ __device__ __forceinline__ void load_block_async(uint32_t tile, const __nv_bfloa
     cp_async_16(tile + sw128_offset(i / 16, i % 16, kBlockSize), bytes + size_t(i) * 16);
 }
 
+// Warp w copies its query's 16 heads ([16, 128] bf16, 4 KB contiguous) into rows 16w..16w+15 of a
+// swizzled Q tile, 512 contiguous bytes per instruction.
+__device__ __forceinline__ void load_query_async(uint32_t q_tile, const __nv_bfloat16 *heads,
+                                                 int warp, int lane) {
+  const uint8_t *bytes = reinterpret_cast<const uint8_t *>(heads);
+#pragma unroll
+  for (int k = 0; k < kHeadsPerGroup * 16 / 32; ++k) {
+    const int i = lane + 32 * k; // 16-byte chunk of the [16, 128] heads
+    cp_async_16(q_tile + sw128_offset(warp * kHeadsPerGroup + i / 16, i % 16, kQRows),
+                bytes + i * 16);
+  }
+}
+
 __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(AttentionParams p) {
   begin_dependent_grid();
-  extern __shared__ uint8_t smem_raw[];
-  // wgmma's 128-byte swizzle repeats every 1024 bytes: align the tiles to that.
-  const uint32_t k_tile = (smem_address(smem_raw) + 1023) & ~1023u;
+  // wgmma's 128-byte swizzle repeats every 1024 bytes: the tiles start 1024-byte aligned (checked:
+  // the launch reserves no slack, so that two CTAs fit an SM).
+  extern __shared__ __align__(1024) uint8_t smem_raw[];
+  const uint32_t k_tile = smem_address(smem_raw);
+  if (k_tile % 1024 != 0)
+    __trap();
   const uint32_t v_tile = k_tile + kTileBytes;
+  const uint32_t q_tiles = v_tile + kTileBytes;
   K2qWork w;
   if (!resolve_work(p, w))
     return;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int g = lane / 4, tig = lane % 4;
+  const int tig = lane % 4;
   const int num_heads = p.num_kv_heads * kHeadsPerGroup;
 
   const size_t page = p.page_tables[size_t(w.sequence) * p.page_table_stride + w.block];
@@ -80,33 +107,59 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
   load_block_async(v_tile, p.values + offset);
   cp_async_commit();
 
-  // Query of this warp in a round (-1: none) and its fragments; the next round's are fetched
-  // while the current one computes.
-  const __nv_bfloat16 *group_q = p.q + size_t(w.kv_head) * kHeadsPerGroup * kHeadDim;
-  const size_t query_stride = size_t(num_heads) * kHeadDim;
+  // Entry (query * 16 + slot) of this warp in a round, -1 for none: entry i of the CTA sits in
+  // lane i % 32 of register i / 32.
+  const int entry_lo = lane < w.count ? w.entries[lane] : -1;
+  const int entry_hi = lane + 32 < w.count ? w.entries[lane + 32] : -1;
   auto entry_of_round = [&](int round) {
     const int index = round * kWarps + warp;
-    return index < w.count ? w.entries[index] : -1;
+    return __shfl_sync(0xffffffffu, index < 32 ? entry_lo : entry_hi, index % 32);
   };
-  // Warps without a query load the CTA's first one (no branch: wgmma operands defined on a
-  // divergent path serialize the wgmma) and zero it.
-  auto fetch_query = [&](uint32_t(&q)[8][4], int entry) {
-    load_query(q, group_q + ((entry >= 0 ? entry : w.entries[0]) / kTopkBlocks) * query_stride, g,
-               tig);
+  // Warps without a query compute the CTA's first one and drop it.
+  const int first_entry = __shfl_sync(0xffffffffu, entry_lo, 0);
+  const __nv_bfloat16 *group_q = p.q + size_t(w.kv_head) * kHeadsPerGroup * kHeadDim;
+  const size_t query_stride = size_t(num_heads) * kHeadDim;
+  auto fetch_query = [&](int round) {
+    const int entry = entry_of_round(round);
+    load_query_async(q_tiles + (round % kQBuffers) * kQTileBytes,
+                     group_q + ((entry >= 0 ? entry : first_entry) / kTopkBlocks) * query_stride,
+                     warp, lane);
   };
-  WarpState s;
-  uint32_t next_q[8][4];
-  int next_entry = entry_of_round(0);
-  fetch_query(next_q, next_entry);
+  // A warp without a query sees every key (its rows are computed and dropped).
+  const int first_key = w.block * kBlockSize;
+  auto position_of = [&](int entry) {
+    return entry >= 0 ? p.query_position[entry / kTopkBlocks] : first_key + kBlockSize - 1;
+  };
+  // Warp-uniform by construction; the shuffle lets the compiler see it (wgmma in a loop it
+  // must assume divergent gets serialized).
+  const int rounds = __shfl_sync(0xffffffffu, (w.count + kWarps - 1) / kWarps, 0);
+#pragma unroll
+  for (int round = 0; round < kQBuffers; ++round) {
+    if (round < rounds)
+      fetch_query(round);
+    cp_async_commit();
+  }
 
-  cp_async_wait<0>();
+  // S = Q K^T over the 128 dims (both K-major, 64 dims per slab, 16 per step) into sc.
+  auto issue_scores = [&](float(&sc)[16][4], int round) {
+    const uint32_t q_tile = q_tiles + (round % kQBuffers) * kQTileBytes;
+    wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < 8; ++ks)
+      wgmma_m64n128k16_ss<0>(
+          sc, sw128_descriptor(q_tile + (ks / 4) * kQSlabBytes + (ks % 4) * 32, 16, 1024),
+          sw128_descriptor(k_tile + (ks / 4) * kSlabBytes + (ks % 4) * 32, 16, 1024), ks > 0);
+    wgmma_commit();
+  };
+
+  cp_async_wait<kQBuffers - 1>(); // K, V and the first round's queries
   fence_proxy_async_shared();
   __syncthreads();
-  const int valid_rows = p.kv_lens[w.sequence] - w.block * kBlockSize;
+  const int valid_rows = p.kv_lens[w.sequence] - first_key;
   if (valid_rows < kBlockSize) {
     // Slots past the sequence end hold whatever the page had; P is 0 there but 0 * NaN is not,
     // so clear those V rows.
-    uint8_t *v_bytes = smem_raw + (v_tile - smem_address(smem_raw));
+    uint8_t *v_bytes = smem_raw + kTileBytes;
     for (int i = threadIdx.x; i < (kBlockSize - valid_rows) * 16; i += blockDim.x)
       *reinterpret_cast<uint4 *>(v_bytes + sw128_offset(valid_rows + i / 16, i % 16, kBlockSize)) =
           make_uint4(0, 0, 0, 0);
@@ -114,47 +167,45 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
     __syncthreads();
   }
 
-  const int first_key = w.block * kBlockSize;
-  // Warp-uniform by construction; the shuffle lets the compiler see it (wgmma in a loop it
-  // must assume divergent gets serialized).
-  const int rounds = __shfl_sync(0xffffffffu, (w.count + kWarps - 1) / kWarps, 0);
-  for (int round = 0; round < rounds; ++round) {
-    const int entry = next_entry;
-#pragma unroll
-    for (int ks = 0; ks < 8; ++ks)
-#pragma unroll
-      for (int c = 0; c < 4; ++c)
-        s.q[ks][c] = entry >= 0 ? next_q[ks][c] : 0u;
-    if (round + 1 < rounds) {
-      next_entry = entry_of_round(round + 1);
-      fetch_query(next_q, next_entry);
-    }
-    // A warp without a query sees every key (its rows are computed and dropped).
-    const int position =
-        entry >= 0 ? p.query_position[entry / kTopkBlocks] : first_key + kBlockSize - 1;
+  WarpState s;
+  float sc_even[16][4], sc_odd[16][4]; // scores of even / odd rounds
+  issue_scores(sc_even, 0);
+  int entry = entry_of_round(0);
+  int position = position_of(entry);
 
-    // S = Q K^T over the 128 dims: K-major B, 64 dims per slab, 16 per step.
-    float sc[16][4];
-    pin_registers(s.q);
-    wgmma_fence();
-#pragma unroll
-    for (int ks = 0; ks < 8; ++ks)
-      wgmma_m64n128k16<0>(
-          sc, s.q[ks], sw128_descriptor(k_tile + (ks / 4) * kSlabBytes + (ks % 4) * 32, 16, 1024),
-          ks > 0);
-    wgmma_commit();
+  // One round: sc holds (or will hold) its scores; the next round's go to sc_next.
+  auto run_round = [&](float(&sc)[16][4], float(&sc_next)[16][4], int round) {
     wgmma_wait_all();
+    pin_accumulators(sc);
+    const bool has_next = round + 1 < rounds;
+    int next_entry = -1;
+    if (has_next) {
+      // The next round's queries have landed (later rounds may still be in flight), and every
+      // warp is past this round's S, so its Q tile may be refilled.
+      cp_async_wait<kQBuffers - 2>();
+      fence_proxy_async_shared();
+      __syncthreads();
+      issue_scores(sc_next, round + 1);
+      if (round + kQBuffers < rounds)
+        fetch_query(round + kQBuffers);
+      cp_async_commit();
+      next_entry = entry_of_round(round + 1);
+    }
+    const int next_position = has_next ? position_of(next_entry) : 0;
 
     // Exact softmax over the block's visible keys (at least its first: the query selected it).
+    // sc is only read: the accumulators of a wgmma in flight (the next round's S) must not be
+    // written by other instructions, or ptxas serializes the wgmma pipeline.
+    auto scaled = [&](int nt, int c) {
+      const int key = first_key + nt * 8 + 2 * tig + (c & 1);
+      return key <= position ? sc[nt][c] * p.scale_log2 : -INFINITY;
+    };
     float row_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
     for (int nt = 0; nt < 16; ++nt)
 #pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const int key = first_key + nt * 8 + 2 * tig + (c & 1);
-        sc[nt][c] = key <= position ? sc[nt][c] * p.scale_log2 : -INFINITY;
-        row_max[c / 2] = fmaxf(row_max[c / 2], sc[nt][c]);
-      }
+      for (int c = 0; c < 4; ++c)
+        row_max[c / 2] = fmaxf(row_max[c / 2], scaled(nt, c));
 #pragma unroll
     for (int r = 0; r < 2; ++r) {
       row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 1));
@@ -164,18 +215,19 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
     }
     uint32_t pa[8][4]; // P as A fragments: keys 16kk..16kk+15
 #pragma unroll
-    for (int nt = 0; nt < 16; ++nt)
-#pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        sc[nt][c] = exp2f(sc[nt][c] - s.m[c / 2]);
-        s.l[c / 2] += sc[nt][c];
-      }
-#pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
-      pa[kk][0] = pack_bf16(sc[2 * kk][0], sc[2 * kk][1]);
-      pa[kk][1] = pack_bf16(sc[2 * kk][2], sc[2 * kk][3]);
-      pa[kk][2] = pack_bf16(sc[2 * kk + 1][0], sc[2 * kk + 1][1]);
-      pa[kk][3] = pack_bf16(sc[2 * kk + 1][2], sc[2 * kk + 1][3]);
+      float e[2][4];
+#pragma unroll
+      for (int h = 0; h < 2; ++h)
+#pragma unroll
+        for (int c = 0; c < 4; ++c) {
+          e[h][c] = exp2f(scaled(2 * kk + h, c) - s.m[c / 2]);
+          s.l[c / 2] += e[h][c];
+        }
+      pa[kk][0] = pack_bf16(e[0][0], e[0][1]);
+      pa[kk][1] = pack_bf16(e[0][2], e[0][3]);
+      pa[kk][2] = pack_bf16(e[1][0], e[1][1]);
+      pa[kk][3] = pack_bf16(e[1][2], e[1][3]);
     }
 
     // O = P V over the 128 keys: MN-major B (keys are rows, dims contiguous), 16 keys per step;
@@ -187,7 +239,8 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
       wgmma_m64n128k16<1>(s.o, pa[kk], sw128_descriptor(v_tile + kk * 16 * 128, kSlabBytes, 1024),
                           kk > 0);
     wgmma_commit();
-    wgmma_wait_all();
+    wgmma_wait_all(); // this round's O and the next round's S
+    pin_accumulators(s.o);
 
     if (entry >= 0) {
       const int query = entry / kTopkBlocks, slot = entry % kTopkBlocks;
@@ -196,6 +249,13 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
                    size_t(p.num_slots) * kHeadDim, p.partial_lse + head0 * p.num_slots + slot,
                    p.num_slots, lane);
     }
+    entry = next_entry;
+    position = next_position;
+  };
+  for (int round = 0; round < rounds; round += 2) {
+    run_round(sc_even, sc_odd, round);
+    if (round + 1 < rounds)
+      run_round(sc_odd, sc_even, round + 1);
   }
 }
 
@@ -204,7 +264,7 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
 void launch_k2q_attention(const AttentionParams &params, int32_t grid, cudaStream_t stream) {
   if (grid == 0)
     return;
-  const int smem = 2 * kTileBytes + 1024; // + alignment slack
+  const int smem = 2 * kTileBytes + kQBuffers * kQTileBytes;
   M3_CUDA_CHECK(cudaFuncSetAttribute(k2q_attention_kernel,
                                      cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   launch_dependent(k2q_attention_kernel, grid, kAttentionThreads, smem, stream, params);

@@ -83,12 +83,18 @@ public:
   // [num_queries, 16 * num_kv_heads] fp32. softmax scale 1/sqrt(128).
   void sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q, const int32_t *selected,
                         __nv_bfloat16 *out, float *lse, cudaStream_t stream) const;
+  // The three stages of sparse_attention(), for benchmarks: the selection inverted into the
+  // KV-block-major work list (prefill-sized steps only; a no-op otherwise), the per-block partials
+  // (O, LSE) in the plan's workspace, and their merge into out / lse.
+  void invert_selection(const int32_t *selected, cudaStream_t stream) const;
+  void sparse_partials(const PagedLayer &layer, const __nv_bfloat16 *q, const int32_t *selected,
+                       cudaStream_t stream) const;
+  void merge_sparse_partials(__nv_bfloat16 *out, float *lse, cudaStream_t stream) const;
   // Dense causal attention over the same paged K/V (full layers); same shapes.
   void dense_attention(const PagedLayer &layer, const __nv_bfloat16 *q, __nv_bfloat16 *out,
                        float *lse, cudaStream_t stream) const;
 
 private:
-  void build_k2q(const int32_t *selected, cudaStream_t stream) const;
   // Launch parameters shared by every attention schedule (cache, queries, metadata, partials).
   detail::AttentionParams attention_params(const PagedLayer &layer, const __nv_bfloat16 *q) const;
   // Merges the partials written by an attention schedule into out / lse.

@@ -1,6 +1,7 @@
 // C ABI over MsaPlan for the Python benchmark driver (ctypes). Every function returns 0 on
 // success and -1 on failure, with the message in m3k_last_error().
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "kernels/cuda/msa.h"
@@ -79,6 +80,25 @@ int m3k_sparse_attention(void *plan, const void *keys, const void *values, const
     static_cast<Plan *>(plan)->sparse_attention(
         layer(keys, values, nullptr, 0), static_cast<const __nv_bfloat16 *>(q), selected,
         static_cast<__nv_bfloat16 *>(out), lse, static_cast<cudaStream_t>(stream));
+  });
+}
+
+// One stage of m3k_sparse_attention (0: selection inversion, 1: partials, 2: merge), for timing.
+int m3k_sparse_attention_stage(void *plan, int stage, const void *keys, const void *values,
+                               const void *q, const int *selected, void *out, float *lse,
+                               void *stream) {
+  return guarded([&] {
+    const Plan &p = *static_cast<Plan *>(plan);
+    const auto s = static_cast<cudaStream_t>(stream);
+    if (stage == 0)
+      p.invert_selection(selected, s);
+    else if (stage == 1)
+      p.sparse_partials(layer(keys, values, nullptr, 0), static_cast<const __nv_bfloat16 *>(q),
+                        selected, s);
+    else if (stage == 2)
+      p.merge_sparse_partials(static_cast<__nv_bfloat16 *>(out), lse, s);
+    else
+      throw std::invalid_argument("m3k_sparse_attention_stage: stage must be 0, 1 or 2");
   });
 }
 

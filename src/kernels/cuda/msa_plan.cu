@@ -203,7 +203,9 @@ void MsaPlan::select(const PagedLayer &layer, const __nv_bfloat16 *index_q, int3
   select_topk(selected, stream);
 }
 
-void MsaPlan::build_k2q(const int32_t *selected, cudaStream_t stream) const {
+void MsaPlan::invert_selection(const int32_t *selected, cudaStream_t stream) const {
+  if (!use_k2q_)
+    return;
   detail::K2qParams params;
   params.selected = selected;
   params.query_sequence = query_sequence_;
@@ -252,13 +254,11 @@ void MsaPlan::combine(int num_slots, int blocks_per_slot, __nv_bfloat16 *out, fl
   detail::launch_combine(params, stream);
 }
 
-void MsaPlan::sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q,
-                               const int32_t *selected, __nv_bfloat16 *out, float *lse,
-                               cudaStream_t stream) const {
+void MsaPlan::sparse_partials(const PagedLayer &layer, const __nv_bfloat16 *q,
+                              const int32_t *selected, cudaStream_t stream) const {
   detail::AttentionParams params = attention_params(layer, q);
   params.num_slots = kTopkBlocks;
   if (use_k2q_) {
-    build_k2q(selected, stream);
     params.k2q_row_start = k2q_row_start_;
     params.k2q_cta_start = k2q_cta_start_;
     params.k2q_entries = k2q_entries_;
@@ -271,7 +271,18 @@ void MsaPlan::sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q,
     detail::launch_attention(detail::AttentionMode::kSparseEdges, params,
                              num_queries_ * num_kv_heads_ * kTopkBlocks, stream);
   }
-  combine(params.num_slots, 1, out, lse, stream);
+}
+
+void MsaPlan::merge_sparse_partials(__nv_bfloat16 *out, float *lse, cudaStream_t stream) const {
+  combine(kTopkBlocks, 1, out, lse, stream);
+}
+
+void MsaPlan::sparse_attention(const PagedLayer &layer, const __nv_bfloat16 *q,
+                               const int32_t *selected, __nv_bfloat16 *out, float *lse,
+                               cudaStream_t stream) const {
+  invert_selection(selected, stream);
+  sparse_partials(layer, q, selected, stream);
+  merge_sparse_partials(out, lse, stream);
 }
 
 void MsaPlan::dense_attention(const PagedLayer &layer, const __nv_bfloat16 *q, __nv_bfloat16 *out,

@@ -47,6 +47,16 @@ __device__ __forceinline__ void pin_registers(uint32_t (&a)[8][4]) {
       asm volatile("" : "+r"(a[i][j])::"memory");
 }
 
+// The same for wgmma accumulators: placed after a wait (and before an issue), it keeps every read
+// of them after the wait (and every write before the issue).
+__device__ __forceinline__ void pin_accumulators(float (&d)[16][4]) {
+#pragma unroll
+  for (int i = 0; i < 16; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      asm volatile("" : "+f"(d[i][j])::"memory");
+}
+
 // The 64 fp32 accumulator operands of an m64n128 wgmma, d[16][4] (asm output list).
 #define M3_WGMMA_N128_ACCUMULATORS(d)                                                              \
   "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),        \
@@ -82,6 +92,18 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[16][4], const uint32
                : M3_WGMMA_N128_ACCUMULATORS(d)
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(accumulate),
                  "n"(kTransposeB));
+}
+
+// D[64x128] (+)= A[64x16] * B[16x128] with both operands in shared memory: A K-major by
+// descriptor (rows = the 64 M indices, 16 K values contiguous), B as in wgmma_m64n128k16.
+template <int kTransposeB>
+__device__ __forceinline__ void wgmma_m64n128k16_ss(float (&d)[16][4], uint64_t a, uint64_t b,
+                                                    int accumulate) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " M3_WGMMA_N128_D_LIST ", "
+               "%64, %65, p, 1, 1, 0, %67;\n}\n"
+               : M3_WGMMA_N128_ACCUMULATORS(d)
+               : "l"(a), "l"(b), "r"(accumulate), "n"(kTransposeB));
 }
 
 // D[64x128] (+)= A[64x32] * B[32x128]: e4m3 in, fp32 accumulators; A in registers (4 e4m3 per
