@@ -68,7 +68,8 @@ MediaInput load_video(const std::string &source, const MediaLimits &limits) {
       begin = end + 1;
     }
   } else {
-    DecodedVideo video = decode_video(read_media_bytes(source, limits), {}, limits);
+    DecodedVideo video =
+        decode_video(read_media_bytes(source, limits), {}, limits, kVideoFrameResize);
     frames = std::move(video.frames);
     for (size_t f = 0; f < frames.size(); f += kTemporalPatch)
       media.group_seconds.push_back(video.seconds[f]);

@@ -200,7 +200,7 @@ std::vector<int64_t> sample_frame_indices(int64_t total, double video_fps,
 }
 
 DecodedVideo decode_video(const std::vector<uint8_t> &bytes, const VideoSampling &sampling,
-                          const MediaLimits &limits) {
+                          const MediaLimits &limits, std::optional<ResizeLimits> resize) {
   require(!bytes.empty(), "empty video data");
   require(bytes.size() <= limits.max_bytes, "video of " + std::to_string(bytes.size()) +
                                                 " bytes is over the limit of " +
@@ -216,17 +216,23 @@ DecodedVideo decode_video(const std::vector<uint8_t> &bytes, const VideoSampling
   DecodedVideo video;
   VideoReader reader(bytes, limits);
   size_t next = 0;
+  Size2 first_size; // of the first sampled frame, before any resize
   reader.for_each_frame([&](int64_t index, const AVFrame &frame) {
-    while (next < keep.size() && keep[next] == index) { // an index may repeat in short videos
-      video.frames.push_back(to_rgb(frame));
+    if (next >= keep.size() || keep[next] != index)
+      return;
+    if (next == 0)
+      first_size = {frame.height, frame.width};
+    require(Size2{frame.height, frame.width} == first_size, "video frames change size mid-stream");
+    RgbImage rgb = to_rgb(frame);
+    if (resize)
+      rgb = resize_bicubic(rgb,
+                           smart_resize(rgb.height, rgb.width, kPatchSize * kMergeSize, *resize));
+    for (; next < keep.size() && keep[next] == index; ++next) { // repeats in short videos
+      video.frames.push_back(rgb);
       video.seconds.push_back(fps > 0 ? double(index) / fps : double(index));
-      ++next;
     }
   });
   require(!video.frames.empty(), "the video has no decodable frames");
-  for (const RgbImage &f : video.frames)
-    require(f.width == video.frames[0].width && f.height == video.frames[0].height,
-            "video frames change size mid-stream");
   return video;
 }
 

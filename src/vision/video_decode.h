@@ -1,9 +1,11 @@
 #pragma once
 // Video files (mp4, webm, anything FFmpeg's libraries demux) to sampled RGB frames.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "vision/image_decode.h"
+#include "vision/preprocess.h"
 
 namespace m3::vision {
 
@@ -25,8 +27,11 @@ std::vector<int64_t> sample_frame_indices(int64_t total, double video_fps,
                                           const VideoSampling &sampling);
 
 // Decodes `bytes` (two passes: count, then convert the sampled frames). Corrupt or unsupported
-// data and frames over the limits are m3::Error.
+// data and frames over the limits are m3::Error. With `resize`, each sampled frame is resized as
+// it arrives the way preprocess_video resizes it (smart_resize + resize_bicubic), so a long
+// high-resolution video never holds its full-size frames (up to max_frames of max_pixels each).
 DecodedVideo decode_video(const std::vector<uint8_t> &bytes, const VideoSampling &sampling = {},
-                          const MediaLimits &limits = {});
+                          const MediaLimits &limits = {},
+                          std::optional<ResizeLimits> resize = std::nullopt);
 
 } // namespace m3::vision

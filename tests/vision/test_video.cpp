@@ -117,6 +117,13 @@ void check_roundtrip(const char *codec, const char *extension) {
       }
     }
   }
+  // Resized as they arrive: the frames preprocess_video makes (96x64 -> 84x56), same patches.
+  const DecodedVideo resized = decode_video(bytes, {}, {}, kVideoFrameResize);
+  ASSERT_EQ(resized.frames.size(), indices.size()) << codec;
+  EXPECT_EQ(resized.frames[0].width, 84);
+  EXPECT_EQ(resized.frames[0].height, 56);
+  EXPECT_EQ(resized.seconds, video.seconds);
+  EXPECT_EQ(preprocess_video(resized.frames).rows, preprocess_video(video.frames).rows) << codec;
   // Through the media path: 4 frames -> 2 temporal groups with timestamps 0.0 s and 2.5 s.
   const std::string file = (std::filesystem::temp_directory_path() /
                             ("m3_video_media_" + std::to_string(getpid()) + extension))
