@@ -14,7 +14,7 @@ Prefill rows also split the sparse part into its three kernels (selection invers
 merge), each timed with events inside the same eager runs, with the bytes/s of the last two.
 
 usage: bench_msa.py LIB [--quick] [--out FILE] [--only decode|prefill] [--cases 32K,128K,...]
-       [--no-dense]
+       [--no-dense] [--decode-lengths 131072,1048576] [--decode-batches 1,8]
 """
 import argparse
 import ctypes
@@ -239,10 +239,9 @@ def guarded(label, fn):
         torch.cuda.empty_cache()
 
 
-def decode_rows(k, quick, copy_tbs):
+def decode_rows(k, quick, copy_tbs, lengths=(8192, 32768, 131072, 524288, 1048576),
+                batches=(1, 8, 64)):
     rows = []
-    lengths = [8192, 32768, 131072, 524288, 1048576]
-    batches = [1, 8, 64]
     for L in lengths:
         for B in batches:
             if quick and B == 64:
@@ -486,7 +485,14 @@ def main():
     ap.add_argument("--only", choices=["decode", "prefill"])
     ap.add_argument("--cases", help="prefill cases to run, e.g. 32K,128K,8K@128K,512K-chunked")
     ap.add_argument("--no-dense", action="store_true", help="skip the dense baselines")
+    ap.add_argument("--decode-lengths", help="comma-separated context lengths of the decode rows")
+    ap.add_argument("--decode-batches", help="comma-separated batch sizes of the decode rows")
     args = ap.parse_args()
+    decode_filter = {}
+    if args.decode_lengths:
+        decode_filter["lengths"] = [int(x) for x in args.decode_lengths.split(",")]
+    if args.decode_batches:
+        decode_filter["batches"] = [int(x) for x in args.decode_batches.split(",")]
     k = Kernels(args.lib)
     torch.manual_seed(0)
     props = torch.cuda.get_device_properties(0)
@@ -497,7 +503,8 @@ def main():
     print(head, flush=True)
     lines = [head, ""]
     if args.only != "prefill":
-        lines += markdown_table(DECODE_COLUMNS, decode_rows(k, args.quick, copy_tbs)) + [""]
+        decode = decode_rows(k, args.quick, copy_tbs, **decode_filter)
+        lines += markdown_table(DECODE_COLUMNS, decode) + [""]
     if args.only != "decode":
         cases = set(args.cases.split(",")) if args.cases else None
         lines += markdown_table(PREFILL_COLUMNS,

@@ -460,6 +460,14 @@ TEST(MsaCuda, DecodeRaggedBatch) {
 }
 TEST(MsaCuda, DecodeMtp) { run_case({"decode MTP q=8,16", {{8, 5000}, {16, 12345}, {3, 2100}}}); }
 TEST(MsaCuda, DecodeFp8Index) { run_case({"decode fp8 index", {{1, 7000}, {4, 40000}}, true}); }
+// Long enough that each decode score CTA wraps its e4m3 stage ring several times.
+TEST(MsaCuda, DecodeFp8IndexLong) {
+  run_case({"decode fp8 index 300K, MTP 2, ragged",
+            {{1, 300000}, {2, 150001}, {1, 20000}},
+            true,
+            4,
+            false});
+}
 TEST(MsaCuda, PrefillFromScratch) { run_case({"prefill 5000", {{5000, 5000}}, false, 1200}); }
 TEST(MsaCuda, PrefillRaggedChunked) {
   run_case({"prefill ragged + chunk on prefix", {{300, 2500}, {700, 700}, {1000, 9000}}});
