@@ -37,21 +37,33 @@ void expect_weight_decodes(const Weight &weight, Reference reference) {
   }
 }
 
-TEST(WeightConversion, F32RandomBits) {
+// n random bit patterns of a 16- or 32-bit format.
+template <typename Bits> std::vector<Bits> random_bits(size_t n) {
   std::mt19937 rng(std::random_device{}());
-  std::vector<uint32_t> bits(7 * 33);
+  std::vector<Bits> bits(n);
   for (auto &b : bits)
-    b = rng();
+    b = Bits(rng());
+  return bits;
+}
+
+// Every 16-bit pattern once, in a fresh random order.
+std::vector<uint16_t> every_16_bit_pattern() {
+  std::vector<uint16_t> bits(65536);
+  for (uint32_t i = 0; i < 65536; ++i)
+    bits[i] = uint16_t(i);
+  std::shuffle(bits.begin(), bits.end(), std::mt19937(std::random_device{}()));
+  return bits;
+}
+
+TEST(WeightConversion, F32RandomBits) {
+  const std::vector<uint32_t> bits = random_bits<uint32_t>(7 * 33);
   const Weight w{DType::kF32, bits.data(), 7, 33, nullptr};
   expect_weight_decodes(
       w, [&](int64_t r, int64_t c) { return test_support::reference_f32(bits[r * 33 + c]); });
 }
 
 TEST(WeightConversion, Bf16EveryBitPattern) {
-  std::vector<uint16_t> bits(65536);
-  for (uint32_t i = 0; i < 65536; ++i)
-    bits[i] = uint16_t(i);
-  std::shuffle(bits.begin(), bits.end(), std::mt19937(std::random_device{}()));
+  const std::vector<uint16_t> bits = every_16_bit_pattern();
   const Weight w{DType::kBF16, bits.data(), 256, 256, nullptr};
   expect_weight_decodes(
       w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 256 + c]); });
@@ -59,20 +71,14 @@ TEST(WeightConversion, Bf16EveryBitPattern) {
 
 // Rows whose width is not a multiple of the converter's chunk exercise its tail.
 TEST(WeightConversion, Bf16RandomBitsOddWidth) {
-  std::mt19937 rng(std::random_device{}());
-  std::vector<uint16_t> bits(9 * 203);
-  for (auto &b : bits)
-    b = uint16_t(rng());
+  const std::vector<uint16_t> bits = random_bits<uint16_t>(9 * 203);
   const Weight w{DType::kBF16, bits.data(), 9, 203, nullptr};
   expect_weight_decodes(
       w, [&](int64_t r, int64_t c) { return test_support::reference_bf16(bits[r * 203 + c]); });
 }
 
 TEST(WeightConversion, F16EveryBitPattern) {
-  std::vector<uint16_t> bits(65536);
-  for (uint32_t i = 0; i < 65536; ++i)
-    bits[i] = uint16_t(i);
-  std::shuffle(bits.begin(), bits.end(), std::mt19937(std::random_device{}()));
+  const std::vector<uint16_t> bits = every_16_bit_pattern();
   const Weight w{DType::kF16, bits.data(), 128, 512, nullptr};
   expect_weight_decodes(
       w, [&](int64_t r, int64_t c) { return test_support::reference_f16(bits[r * 512 + c]); });
