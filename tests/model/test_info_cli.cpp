@@ -83,6 +83,13 @@ void rewrite(const std::string &dir, const TensorMap &tensors) {
   test_support::write_safetensors(dir + "/model.safetensors", tensors);
 }
 
+// Reads a file of the checkpoint, changes its bytes, writes it back.
+void edit_file(const std::string &path, const std::function<void(std::string &)> &edit) {
+  std::string bytes = test_support::read_file_text(path);
+  edit(bytes);
+  test_support::write_text(path, bytes);
+}
+
 std::string shard_path(const std::string &dir, int index, int count) {
   char name[64];
   std::snprintf(name, sizeof name, "/model-%05d-of-%05d.safetensors", index, count);
@@ -123,18 +130,15 @@ TEST(InfoCli, MalformedCheckpointsGiveOneErrorLine) {
       {"bad header JSON",
        {},
        [](const std::string &dir, TensorMap &) {
-         std::string bytes = test_support::read_file_text(dir + "/model.safetensors");
-         bytes[8] = '[';
-         test_support::write_text(dir + "/model.safetensors", bytes);
+         edit_file(dir + "/model.safetensors", [](std::string &bytes) { bytes[8] = '['; });
        },
        "header is not valid JSON"},
       {"unknown dtype",
        {},
        [](const std::string &dir, TensorMap &) {
-         std::string bytes = test_support::read_file_text(dir + "/model.safetensors");
-         const size_t at = bytes.find("\"BF16\"");
-         bytes.replace(at, 6, "\"BX16\"");
-         test_support::write_text(dir + "/model.safetensors", bytes);
+         edit_file(dir + "/model.safetensors", [](std::string &bytes) {
+           bytes.replace(bytes.find("\"BF16\""), 6, "\"BX16\"");
+         });
        },
        "unknown dtype 'BX16'"},
       {"unsupported dtype for a needed tensor",
@@ -152,9 +156,7 @@ TEST(InfoCli, MalformedCheckpointsGiveOneErrorLine) {
       {"header length beyond the file",
        {},
        [](const std::string &dir, TensorMap &) {
-         std::string bytes = test_support::read_file_text(dir + "/model.safetensors");
-         bytes[4] = char(0x7F);
-         test_support::write_text(dir + "/model.safetensors", bytes);
+         edit_file(dir + "/model.safetensors", [](std::string &bytes) { bytes[4] = char(0x7F); });
        },
        "exceeds the file size"},
       {"MXFP8 weight without scales",
@@ -175,10 +177,9 @@ TEST(InfoCli, MalformedCheckpointsGiveOneErrorLine) {
       {"config inconsistent with the tensors",
        {},
        [](const std::string &dir, TensorMap &) {
-         std::string config = test_support::read_file_text(dir + "/config.json");
-         const size_t at = config.find("\"num_local_experts\": 4");
-         config.replace(at, 22, "\"num_local_experts\": 8");
-         test_support::write_text(dir + "/config.json", config);
+         edit_file(dir + "/config.json", [](std::string &config) {
+           config.replace(config.find("\"num_local_experts\": 4"), 22, "\"num_local_experts\": 8");
+         });
        },
        "gate.weight has shape [4, 64]"},
       {"no config.json",
