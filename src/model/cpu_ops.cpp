@@ -81,13 +81,19 @@ void rope_neox(float *x, int64_t rows, int num_heads, int head_dim, int rotary_d
       cos_table[i] = float(std::cos(double(angle)));
       sin_table[i] = float(std::sin(double(angle)));
     }
-    for (int h = 0; h < num_heads; ++h) {
-      float *head = x + (r * num_heads + h) * head_dim;
-      for (int i = 0; i < half; ++i) {
-        const float a = head[i], b = head[i + half];
-        head[i] = a * cos_table[i] - b * sin_table[i];
-        head[i + half] = b * cos_table[i] + a * sin_table[i];
-      }
+    rotate_half_pairs(x + r * num_heads * head_dim, num_heads, head_dim, half, cos_table.data(),
+                      sin_table.data());
+  }
+}
+
+void rotate_half_pairs(float *x, int num_heads, int head_dim, int half, const float *cos,
+                       const float *sin) {
+  for (int h = 0; h < num_heads; ++h) {
+    float *head = x + int64_t(h) * head_dim;
+    for (int i = 0; i < half; ++i) {
+      const float a = head[i], b = head[i + half];
+      head[i] = a * cos[i] - b * sin[i];
+      head[i + half] = b * cos[i] + a * sin[i];
     }
   }
 }

@@ -21,6 +21,11 @@ std::vector<float> matmul(const std::vector<float> &x, int64_t rows, const Weigh
 void gemma_rmsnorm(float *x, int64_t num_rows, int64_t width, const std::vector<float> &weight,
                    float eps);
 
+// The NeoX rotation of one row's heads (x is [num_heads, head_dim]): every head's channel pair
+// (c, c + half) turns by the angle whose cosine and sine are cos[c] and sin[c].
+void rotate_half_pairs(float *x, int num_heads, int head_dim, int half, const float *cos,
+                       const float *sin);
+
 // NeoX RoPE in place on the first rotary_dim channels of every head: pairs (c, c + rotary_dim/2)
 // rotate by position * theta^(-2c/rotary_dim). x is [rows, num_heads, head_dim].
 void rope_neox(float *x, int64_t rows, int num_heads, int head_dim, int rotary_dim, double theta,

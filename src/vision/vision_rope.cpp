@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "model/cpu_ops.h"
 
 namespace m3::vision {
 
@@ -37,14 +38,8 @@ void rope_3d(float *x, int64_t rows, int num_heads, int head_dim, int axis_dim, 
         cos_row[axis * pairs_per_axis + i] = std::cos(angle);
         sin_row[axis * pairs_per_axis + i] = std::sin(angle);
       }
-    for (int head = 0; head < num_heads; ++head) {
-      float *v = x + (r * num_heads + head) * head_dim;
-      for (int c = 0; c < half; ++c) {
-        const float a = v[c], b = v[c + half];
-        v[c] = a * cos_row[c] - b * sin_row[c];
-        v[c + half] = b * cos_row[c] + a * sin_row[c];
-      }
-    }
+    cpu::rotate_half_pairs(x + r * num_heads * head_dim, num_heads, head_dim, half, cos_row.data(),
+                           sin_row.data());
   }
 }
 
