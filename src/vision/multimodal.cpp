@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "core/error.h"
-#include "vision/video_decode.h"
 
 namespace m3::vision {
 
@@ -56,25 +55,30 @@ MediaInput load_image(const std::string &file_or_data_url, const MediaLimits &li
 }
 
 MediaInput load_video(const std::string &source, const MediaLimits &limits) {
+  if (source.rfind("data:", 0) == 0 || source.find(',') == std::string::npos)
+    return video_media(read_media_bytes(source, limits), {}, limits);
+  std::vector<RgbImage> frames;
+  size_t begin = 0;
+  while (begin <= source.size()) {
+    const size_t end = std::min(source.find(',', begin), source.size());
+    frames.push_back(
+        decode_image(read_media_bytes(source.substr(begin, end - begin), limits), limits));
+    begin = end + 1;
+  }
   MediaInput media;
   media.kind = MediaKind::kVideo;
-  std::vector<RgbImage> frames;
-  if (source.rfind("data:", 0) != 0 && source.find(',') != std::string::npos) {
-    size_t begin = 0;
-    while (begin <= source.size()) {
-      const size_t end = std::min(source.find(',', begin), source.size());
-      frames.push_back(
-          decode_image(read_media_bytes(source.substr(begin, end - begin), limits), limits));
-      begin = end + 1;
-    }
-  } else {
-    DecodedVideo video =
-        decode_video(read_media_bytes(source, limits), {}, limits, kVideoFrameResize);
-    frames = std::move(video.frames);
-    for (size_t f = 0; f < frames.size(); f += kTemporalPatch)
-      media.group_seconds.push_back(video.seconds[f]);
-  }
   media.patches = preprocess_video(frames);
+  return media;
+}
+
+MediaInput video_media(const std::vector<uint8_t> &bytes, const VideoSampling &sampling,
+                       const MediaLimits &limits) {
+  const DecodedVideo video = decode_video(bytes, sampling, limits, kVideoFrameResize);
+  MediaInput media;
+  media.kind = MediaKind::kVideo;
+  for (size_t f = 0; f < video.frames.size(); f += kTemporalPatch)
+    media.group_seconds.push_back(video.seconds[f]);
+  media.patches = preprocess_video(video.frames);
   return media;
 }
 

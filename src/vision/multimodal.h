@@ -9,6 +9,7 @@
 
 #include "model/forward_batch.h"
 #include "vision/preprocess.h"
+#include "vision/video_decode.h"
 #include "vision/vision_tower.h"
 
 namespace m3::vision {
@@ -28,6 +29,9 @@ MediaInput load_image(const std::string &file_or_data_url, const MediaLimits &li
 // One video: a video file or data URL (sampled at 1 fps, with timestamps), or "F1,F2,..." — image
 // files taken as already sampled frames (no timestamps).
 MediaInput load_video(const std::string &source, const MediaLimits &limits = {});
+// One encoded video: sampled, decoded, preprocessed, with the timestamps of its temporal groups.
+MediaInput video_media(const std::vector<uint8_t> &bytes, const VideoSampling &sampling,
+                       const MediaLimits &limits);
 
 // Token ids of the special markers used to expand media placeholders.
 struct MediaTokens {

@@ -20,13 +20,7 @@ MediaInput video_input(const std::vector<uint8_t> &bytes, double fps, const Medi
   sampling.fps = fps;
   sampling.max_frames = policy.max_video_frames;
   sampling.min_frames = std::min(sampling.min_frames, sampling.max_frames);
-  DecodedVideo video = decode_video(bytes, sampling, policy.limits, kVideoFrameResize);
-  MediaInput media;
-  media.kind = MediaKind::kVideo;
-  for (size_t f = 0; f < video.frames.size(); f += kTemporalPatch)
-    media.group_seconds.push_back(video.seconds[f]);
-  media.patches = preprocess_video(video.frames);
-  return media;
+  return video_media(bytes, sampling, policy.limits);
 }
 
 } // namespace
