@@ -14,7 +14,7 @@ Prefill rows also split the sparse part into its three kernels (selection invers
 merge), each timed with events inside the same eager runs, with the bytes/s of the last two.
 
 usage: bench_msa.py LIB [--quick] [--out FILE] [--only decode|prefill] [--cases 32K,128K,...]
-       [--no-dense] [--decode-lengths 131072,1048576] [--decode-batches 1,8]
+       [--no-dense] [--decode-lengths 131072,1048576] [--decode-batches 1,8] [--index bf16|fp8]
 """
 import argparse
 import ctypes
@@ -307,7 +307,7 @@ def case_key(n, L, chunked=False):
     return f"{n // 1024}K" if n == L else f"{n // 1024}K@{(L - n) // 1024}K"
 
 
-def prefill_rows(k, quick, gemm_tfs, cases_wanted=None, with_dense=True):
+def prefill_rows(k, quick, gemm_tfs, cases_wanted=None, with_dense=True, index_types=None):
     rows = []
     cases = [(8192, 8192), (32768, 32768), (131072, 131072), (8192, 131072 + 8192)]
     if not quick:
@@ -318,6 +318,8 @@ def prefill_rows(k, quick, gemm_tfs, cases_wanted=None, with_dense=True):
             continue
         dense = dense_sdpa_ms(n, L, 1, n == L, graph=False) if with_dense else {}
         for fp8 in ((False, True) if n == L or L > 200000 else (False,)):
+            if index_types is not None and ("fp8" if fp8 else "bf16") not in index_types:
+                continue
             guarded(f"prefill {n} on {L}",
                     lambda: prefill_case(k, rows, n, L, fp8, dense, with_dense))
     if not quick:
@@ -326,6 +328,8 @@ def prefill_rows(k, quick, gemm_tfs, cases_wanted=None, with_dense=True):
                 continue
             dense = dense_sdpa_ms(n, n, 1, True, graph=False) if with_dense else {}
             for fp8 in (False, True):
+                if index_types is not None and ("fp8" if fp8 else "bf16") not in index_types:
+                    continue
                 guarded(f"chunked prefill {n}", lambda: chunked_prefill_case(k, rows, n, fp8, dense))
     return rows
 
@@ -487,6 +491,7 @@ def main():
     ap.add_argument("--no-dense", action="store_true", help="skip the dense baselines")
     ap.add_argument("--decode-lengths", help="comma-separated context lengths of the decode rows")
     ap.add_argument("--decode-batches", help="comma-separated batch sizes of the decode rows")
+    ap.add_argument("--index", help="prefill index-key types to run: bf16, fp8 or bf16,fp8")
     args = ap.parse_args()
     decode_filter = {}
     if args.decode_lengths:
@@ -508,7 +513,8 @@ def main():
     if args.only != "decode":
         cases = set(args.cases.split(",")) if args.cases else None
         lines += markdown_table(PREFILL_COLUMNS,
-                                prefill_rows(k, args.quick, gemm_tfs, cases, not args.no_dense))
+                                prefill_rows(k, args.quick, gemm_tfs, cases, not args.no_dense,
+                                             args.index.split(",") if args.index else None))
     text = "\n".join(lines)
     print(text)
     if args.out:

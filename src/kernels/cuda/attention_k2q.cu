@@ -5,9 +5,10 @@
 // memory), an exact fp32 softmax over the block's 128 keys (one block = one softmax tile, no
 // rescaling), and O = P V (wgmma, P from registers, V MN-major); each query writes its
 // block-normalised partial (O, LSE) at its selection slot for the combine.
-// Pipeline: the queries of later rounds are copied into a ring of kQBuffers shared-memory tiles
-// (cp.async, kQBuffers - 1 rounds ahead), and the next round's S is issued before this round's
-// softmax, so the tensor cores work while the softmax runs.
+// Pipeline: the next round's queries are copied into the other of two Q tiles while this round
+// computes (cp.async), the next round's S is issued before this round's softmax (the tensor cores
+// work while the softmax runs), and each partial O leaves through shared memory in full 256-byte
+// head rows.
 #include "kernels/cuda/attention_warp.cuh"
 #include "kernels/cuda/dependent_launch.cuh"
 #include "kernels/cuda/wgmma.cuh"
@@ -22,8 +23,13 @@ constexpr int kQSlabBytes = kQRows * 128;               // 64 columns of a Q til
 constexpr int kQTileBytes = kQRows * kHeadDim * 2;      // 16 KB
 constexpr int kEntriesPerLane = kK2qQueriesPerCta / 32; // the CTA's entries, held in registers
 static_assert(kEntriesPerLane == 2, "entry_of_round assumes 64 queries per CTA");
-// Q tiles in the ring: 64 KB of K/V + 3 x 16 KB = 112 KB, so two CTAs (8 warps) fit an SM.
-constexpr int kQBuffers = 3;
+// Shared memory: K and V (64 KB), a ring of two Q tiles (the next round's queries land while this
+// round computes) and 4 KB per warp to stage its partial O: 112 KB, so two CTAs (8 warps) fit an
+// SM (the tiles need 1024-byte alignment; the kernel checks it, no slack is reserved).
+constexpr int kQBuffers = 2;
+constexpr int kStageBytesPerWarp = kHeadsPerGroup * kHeadDim * 2;
+constexpr int kStageOffset = 2 * kTileBytes + kQBuffers * kQTileBytes;
+constexpr int kSmemBytes = kStageOffset + kWarps * kStageBytesPerWarp;
 
 // The work of this CTA: CSR row (kv_head, global block) -> sequence and logical block, and the
 // slice of the row's query entries it takes.
@@ -82,6 +88,90 @@ __device__ __forceinline__ void load_query_async(uint32_t q_tile, const __nv_bfl
     cp_async_16(q_tile + sw128_offset(warp * kHeadsPerGroup + i / 16, i % 16, kQRows),
                 bytes + i * 16);
   }
+}
+
+// 2^x in one MUFU op (results under 2^-126 flush to 0).
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Exact softmax of a round's scores over the block (one block = one softmax tile): P as bf16 A
+// fragments, s.m the row max in the log2 domain, s.l the thread's partial row sums. The scale is
+// folded into the exponent (max of the raw scores, then one FFMA per score). kMasked: key
+// 8 nt + 2 tig + (c & 1) is visible only up to last_visible + 2 tig (the local block; at least
+// its first key is visible: the query selected it); masked keys may hold NaN (slots past the
+// sequence end), so they are selected away, never multiplied. sc is only read: writes to wgmma
+// accumulators while the next round's S is in flight make ptxas serialize the wgmma pipeline.
+template <bool kMasked>
+__device__ __forceinline__ void softmax_block(const float (&sc)[16][4], float scale_log2,
+                                              int last_visible, WarpState &s,
+                                              uint32_t (&pa)[8][4]) {
+  auto visible = [&](int nt, int c) { return !kMasked || nt * 8 + (c & 1) <= last_visible; };
+  float row_max[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+  for (int nt = 0; nt < 16; ++nt)
+#pragma unroll
+    for (int c = 0; c < 4; ++c)
+      row_max[c / 2] = fmaxf(row_max[c / 2], visible(nt, c) ? sc[nt][c] : -INFINITY);
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 1));
+    row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 2));
+    s.m[r] = row_max[r] * scale_log2; // = the max of the scaled scores (rounding is monotonic)
+    s.l[r] = 0.f;
+  }
+#pragma unroll
+  for (int kk = 0; kk < 8; ++kk) {
+    float e[2][4];
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int c = 0; c < 4; ++c) {
+        const float x = exp2_ftz(fmaf(sc[2 * kk + h][c], scale_log2, -s.m[c / 2]));
+        e[h][c] = visible(2 * kk + h, c) ? x : 0.f;
+        s.l[c / 2] += e[h][c];
+      }
+    pa[kk][0] = pack_bf16(e[0][0], e[0][1]);
+    pa[kk][1] = pack_bf16(e[0][2], e[0][3]);
+    pa[kk][2] = pack_bf16(e[1][0], e[1][1]);
+    pa[kk][3] = pack_bf16(e[1][2], e[1][3]);
+  }
+}
+
+// Writes the normalised O of this warp's 16 heads through its 4 KB of shared memory (16B-chunk
+// XOR swizzle: conflict-free both ways), so that each store instruction writes two full 256-byte
+// head rows.
+__device__ __forceinline__ void store_output_staged(WarpState &s, uint8_t *stage,
+                                                    __nv_bfloat16 *out, size_t row_stride,
+                                                    float *lse, size_t lse_stride, int lane) {
+  const int g = lane / 4, tig = lane % 4;
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 1);
+    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 2);
+  }
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    const int head = g + 8 * r;
+    const float inverse = s.l[r] > 0.f ? 1.f / s.l[r] : 0.f;
+#pragma unroll
+    for (int nt = 0; nt < 16; ++nt)
+      *reinterpret_cast<uint32_t *>(stage + head * 256 + ((nt ^ g) << 4) + tig * 4) =
+          pack_bf16(s.o[nt][2 * r] * inverse, s.o[nt][2 * r + 1] * inverse);
+    if (tig == 0)
+      lse[head * lse_stride] =
+          s.l[r] > 0.f ? (s.m[r] + __log2f(s.l[r])) * 0.6931471805599453f : -INFINITY;
+  }
+  __syncwarp();
+#pragma unroll
+  for (int k = 0; k < 8; ++k) {
+    const int head = 2 * k + lane / 16, chunk = lane % 16;
+    *reinterpret_cast<uint4 *>(out + head * row_stride + chunk * 8) =
+        *reinterpret_cast<const uint4 *>(stage + head * 256 + ((chunk ^ (head & 7)) << 4));
+  }
+  __syncwarp();
 }
 
 __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(AttentionParams p) {
@@ -144,11 +234,19 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
   auto issue_scores = [&](float(&sc)[16][4], int round) {
     const uint32_t q_tile = q_tiles + (round % kQBuffers) * kQTileBytes;
     wgmma_fence();
+    // Descriptors of the tiles' first k-steps, made opaque here so that the compiler derives the
+    // other steps' (constant adds to the address field) at each use instead of holding 24 64-bit
+    // descriptors live across the loop.
+    uint64_t q_base = sw128_descriptor(q_tile, 16, 1024),
+             k_base = sw128_descriptor(k_tile, 16, 1024);
+    asm volatile("" : "+l"(q_base), "+l"(k_base));
+    auto q_step = [&](int ks) { return q_base + ((ks / 4) * kQSlabBytes + (ks % 4) * 32) / 16; };
+    auto k_step = [&](int ks) { return k_base + ((ks / 4) * kSlabBytes + (ks % 4) * 32) / 16; };
+    // The first step overwrites sc: its old scores are dead (no registers held for them).
+    wgmma_m64n128k16_ss_overwrite<0>(sc, q_step(0), k_step(0));
 #pragma unroll
-    for (int ks = 0; ks < 8; ++ks)
-      wgmma_m64n128k16_ss<0>(
-          sc, sw128_descriptor(q_tile + (ks / 4) * kQSlabBytes + (ks % 4) * 32, 16, 1024),
-          sw128_descriptor(k_tile + (ks / 4) * kSlabBytes + (ks % 4) * 32, 16, 1024), ks > 0);
+    for (int ks = 1; ks < 8; ++ks)
+      wgmma_m64n128k16_ss<0>(sc, q_step(ks), k_step(ks), 1);
     wgmma_commit();
   };
 
@@ -193,51 +291,25 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
     }
     const int next_position = has_next ? position_of(next_entry) : 0;
 
-    // Exact softmax over the block's visible keys (at least its first: the query selected it).
-    // sc is only read: the accumulators of a wgmma in flight (the next round's S) must not be
-    // written by other instructions, or ptxas serializes the wgmma pipeline.
-    auto scaled = [&](int nt, int c) {
-      const int key = first_key + nt * 8 + 2 * tig + (c & 1);
-      return key <= position ? sc[nt][c] * p.scale_log2 : -INFINITY;
-    };
-    float row_max[2] = {-INFINITY, -INFINITY};
-#pragma unroll
-    for (int nt = 0; nt < 16; ++nt)
-#pragma unroll
-      for (int c = 0; c < 4; ++c)
-        row_max[c / 2] = fmaxf(row_max[c / 2], scaled(nt, c));
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 1));
-      row_max[r] = fmaxf(row_max[r], __shfl_xor_sync(0xffffffffu, row_max[r], 2));
-      s.m[r] = row_max[r];
-      s.l[r] = 0.f;
-    }
+    // Historical blocks are fully visible; only the local block masks keys past the query.
     uint32_t pa[8][4]; // P as A fragments: keys 16kk..16kk+15
-#pragma unroll
-    for (int kk = 0; kk < 8; ++kk) {
-      float e[2][4];
-#pragma unroll
-      for (int h = 0; h < 2; ++h)
-#pragma unroll
-        for (int c = 0; c < 4; ++c) {
-          e[h][c] = exp2f(scaled(2 * kk + h, c) - s.m[c / 2]);
-          s.l[c / 2] += e[h][c];
-        }
-      pa[kk][0] = pack_bf16(e[0][0], e[0][1]);
-      pa[kk][1] = pack_bf16(e[0][2], e[0][3]);
-      pa[kk][2] = pack_bf16(e[1][0], e[1][1]);
-      pa[kk][3] = pack_bf16(e[1][2], e[1][3]);
-    }
+    const int last_visible = position - first_key - 2 * tig;
+    if (last_visible >= kBlockSize - 1)
+      softmax_block<false>(sc, p.scale_log2, last_visible, s, pa);
+    else
+      softmax_block<true>(sc, p.scale_log2, last_visible, s, pa);
 
     // O = P V over the 128 keys: MN-major B (keys are rows, dims contiguous), 16 keys per step;
     // the two 64-dim slabs are kSlabBytes apart, 8-key groups 1024 bytes apart.
     pin_registers(pa);
     wgmma_fence();
+    uint64_t v_base = sw128_descriptor(v_tile, kSlabBytes, 1024);
+    asm volatile("" : "+l"(v_base));
+    auto v_step = [&](int kk) { return v_base + kk * 16 * 128 / 16; };
+    wgmma_m64n128k16_overwrite<1>(s.o, pa[0], v_step(0)); // the last round's O is stored
 #pragma unroll
-    for (int kk = 0; kk < 8; ++kk)
-      wgmma_m64n128k16<1>(s.o, pa[kk], sw128_descriptor(v_tile + kk * 16 * 128, kSlabBytes, 1024),
-                          kk > 0);
+    for (int kk = 1; kk < 8; ++kk)
+      wgmma_m64n128k16<1>(s.o, pa[kk], v_step(kk), 1);
     wgmma_commit();
     wgmma_wait_all(); // this round's O and the next round's S
     pin_accumulators(s.o);
@@ -245,9 +317,10 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
     if (entry >= 0) {
       const int query = entry / kTopkBlocks, slot = entry % kTopkBlocks;
       const size_t head0 = size_t(query) * num_heads + w.kv_head * kHeadsPerGroup;
-      store_output(s, p.partial_o + (head0 * p.num_slots + slot) * kHeadDim,
-                   size_t(p.num_slots) * kHeadDim, p.partial_lse + head0 * p.num_slots + slot,
-                   p.num_slots, lane);
+      store_output_staged(s, smem_raw + kStageOffset + warp * kStageBytesPerWarp,
+                          p.partial_o + (head0 * p.num_slots + slot) * kHeadDim,
+                          size_t(p.num_slots) * kHeadDim,
+                          p.partial_lse + head0 * p.num_slots + slot, p.num_slots, lane);
     }
     entry = next_entry;
     position = next_position;
@@ -264,10 +337,9 @@ __global__ void __launch_bounds__(kAttentionThreads) k2q_attention_kernel(Attent
 void launch_k2q_attention(const AttentionParams &params, int32_t grid, cudaStream_t stream) {
   if (grid == 0)
     return;
-  const int smem = 2 * kTileBytes + kQBuffers * kQTileBytes;
   M3_CUDA_CHECK(cudaFuncSetAttribute(k2q_attention_kernel,
-                                     cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  launch_dependent(k2q_attention_kernel, grid, kAttentionThreads, smem, stream, params);
+                                     cudaFuncAttributeMaxDynamicSharedMemorySize, kSmemBytes));
+  launch_dependent(k2q_attention_kernel, grid, kAttentionThreads, kSmemBytes, stream, params);
 }
 
 } // namespace m3::cuda::detail

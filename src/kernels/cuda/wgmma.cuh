@@ -57,20 +57,24 @@ __device__ __forceinline__ void pin_accumulators(float (&d)[16][4]) {
       asm volatile("" : "+f"(d[i][j])::"memory");
 }
 
-// The 64 fp32 accumulator operands of an m64n128 wgmma, d[16][4] (asm output list).
-#define M3_WGMMA_N128_ACCUMULATORS(d)                                                              \
-  "+f"(d[0][0]), "+f"(d[0][1]), "+f"(d[0][2]), "+f"(d[0][3]), "+f"(d[1][0]), "+f"(d[1][1]),        \
-      "+f"(d[1][2]), "+f"(d[1][3]), "+f"(d[2][0]), "+f"(d[2][1]), "+f"(d[2][2]), "+f"(d[2][3]),    \
-      "+f"(d[3][0]), "+f"(d[3][1]), "+f"(d[3][2]), "+f"(d[3][3]), "+f"(d[4][0]), "+f"(d[4][1]),    \
-      "+f"(d[4][2]), "+f"(d[4][3]), "+f"(d[5][0]), "+f"(d[5][1]), "+f"(d[5][2]), "+f"(d[5][3]),    \
-      "+f"(d[6][0]), "+f"(d[6][1]), "+f"(d[6][2]), "+f"(d[6][3]), "+f"(d[7][0]), "+f"(d[7][1]),    \
-      "+f"(d[7][2]), "+f"(d[7][3]), "+f"(d[8][0]), "+f"(d[8][1]), "+f"(d[8][2]), "+f"(d[8][3]),    \
-      "+f"(d[9][0]), "+f"(d[9][1]), "+f"(d[9][2]), "+f"(d[9][3]), "+f"(d[10][0]), "+f"(d[10][1]),  \
-      "+f"(d[10][2]), "+f"(d[10][3]), "+f"(d[11][0]), "+f"(d[11][1]), "+f"(d[11][2]),              \
-      "+f"(d[11][3]), "+f"(d[12][0]), "+f"(d[12][1]), "+f"(d[12][2]), "+f"(d[12][3]),              \
-      "+f"(d[13][0]), "+f"(d[13][1]), "+f"(d[13][2]), "+f"(d[13][3]), "+f"(d[14][0]),              \
-      "+f"(d[14][1]), "+f"(d[14][2]), "+f"(d[14][3]), "+f"(d[15][0]), "+f"(d[15][1]),              \
-      "+f"(d[15][2]), "+f"(d[15][3])
+// The 64 fp32 accumulator operands of an m64n128 wgmma, d[16][4] (asm output list), with
+// constraint `mode`: "+f" when the wgmma accumulates into them, "=f" when it overwrites them (their
+// old values are dead before it, which frees their registers).
+#define M3_WGMMA_N128_OPERANDS(mode, d)                                                            \
+  mode(d[0][0]), mode(d[0][1]), mode(d[0][2]), mode(d[0][3]), mode(d[1][0]), mode(d[1][1]),        \
+      mode(d[1][2]), mode(d[1][3]), mode(d[2][0]), mode(d[2][1]), mode(d[2][2]), mode(d[2][3]),    \
+      mode(d[3][0]), mode(d[3][1]), mode(d[3][2]), mode(d[3][3]), mode(d[4][0]), mode(d[4][1]),    \
+      mode(d[4][2]), mode(d[4][3]), mode(d[5][0]), mode(d[5][1]), mode(d[5][2]), mode(d[5][3]),    \
+      mode(d[6][0]), mode(d[6][1]), mode(d[6][2]), mode(d[6][3]), mode(d[7][0]), mode(d[7][1]),    \
+      mode(d[7][2]), mode(d[7][3]), mode(d[8][0]), mode(d[8][1]), mode(d[8][2]), mode(d[8][3]),    \
+      mode(d[9][0]), mode(d[9][1]), mode(d[9][2]), mode(d[9][3]), mode(d[10][0]), mode(d[10][1]),  \
+      mode(d[10][2]), mode(d[10][3]), mode(d[11][0]), mode(d[11][1]), mode(d[11][2]),              \
+      mode(d[11][3]), mode(d[12][0]), mode(d[12][1]), mode(d[12][2]), mode(d[12][3]),              \
+      mode(d[13][0]), mode(d[13][1]), mode(d[13][2]), mode(d[13][3]), mode(d[14][0]),              \
+      mode(d[14][1]), mode(d[14][2]), mode(d[14][3]), mode(d[15][0]), mode(d[15][1]),              \
+      mode(d[15][2]), mode(d[15][3])
+
+#define M3_WGMMA_N128_ACCUMULATORS(d) M3_WGMMA_N128_OPERANDS("+f", d)
 
 // The register list of those operands, %0 .. %63, in the instruction text.
 #define M3_WGMMA_N128_D_LIST                                                                       \
@@ -94,6 +98,17 @@ __device__ __forceinline__ void wgmma_m64n128k16(float (&d)[16][4], const uint32
                  "n"(kTransposeB));
 }
 
+// D[64x128] = A[64x16] * B[16x128] as wgmma_m64n128k16 with accumulate = 0, D's old values unused.
+template <int kTransposeB>
+__device__ __forceinline__ void wgmma_m64n128k16_overwrite(float (&d)[16][4],
+                                                           const uint32_t (&a)[4], uint64_t b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " M3_WGMMA_N128_D_LIST ", "
+               "{%64, %65, %66, %67}, %68, p, 1, 1, %70;\n}\n"
+               : M3_WGMMA_N128_OPERANDS("=f", d)
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(b), "r"(0), "n"(kTransposeB));
+}
+
 // D[64x128] (+)= A[64x16] * B[16x128] with both operands in shared memory: A K-major by
 // descriptor (rows = the 64 M indices, 16 K values contiguous), B as in wgmma_m64n128k16.
 template <int kTransposeB>
@@ -104,6 +119,18 @@ __device__ __forceinline__ void wgmma_m64n128k16_ss(float (&d)[16][4], uint64_t 
                "%64, %65, p, 1, 1, 0, %67;\n}\n"
                : M3_WGMMA_N128_ACCUMULATORS(d)
                : "l"(a), "l"(b), "r"(accumulate), "n"(kTransposeB));
+}
+
+// D[64x128] = A[64x16] * B[16x128] as wgmma_m64n128k16_ss with accumulate = 0, D's old values
+// unused.
+template <int kTransposeB>
+__device__ __forceinline__ void wgmma_m64n128k16_ss_overwrite(float (&d)[16][4], uint64_t a,
+                                                              uint64_t b) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %66, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 " M3_WGMMA_N128_D_LIST ", "
+               "%64, %65, p, 1, 1, 0, %67;\n}\n"
+               : M3_WGMMA_N128_OPERANDS("=f", d)
+               : "l"(a), "l"(b), "r"(0), "n"(kTransposeB));
 }
 
 // D[64x128] (+)= A[64x32] * B[32x128]: e4m3 in, fp32 accumulators; A in registers (4 e4m3 per
