@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/text_file.h"
 
 namespace m3 {
@@ -39,98 +40,13 @@ constexpr int kDefaultIndexLocal = 1;
 constexpr int64_t kDefaultBos = 200034;
 constexpr int64_t kDefaultEos = 200020;
 
-// Typed access to one JSON object; messages name the key with its path ("text_config.x").
-class Fields {
-public:
-  Fields(const json &object, std::string prefix) : object_(object), prefix_(std::move(prefix)) {}
-
-  bool has(const std::string &key) const {
-    return object_.contains(key) && !object_.at(key).is_null();
-  }
-  bool is_null(const std::string &key) const {
-    return object_.contains(key) && object_.at(key).is_null();
-  }
-  std::string name(const std::string &key) const { return "'" + prefix_ + key + "'"; }
-  const json &at(const std::string &key) const { return object_.at(key); }
-
-  int64_t integer(const std::string &key, int64_t fallback) const {
-    if (!has(key))
-      return fallback;
-    const json &value = at(key);
-    if (value.is_number_integer())
-      return value.get<int64_t>();
-    if (value.is_number_float()) {
-      const double number = value.get<double>();
-      if (std::fabs(number) < 1e15 && std::trunc(number) == number)
-        return int64_t(number);
-    }
-    fail(name(key) + " must be an integer, got " + value.dump());
-  }
-  double number(const std::string &key, double fallback) const {
-    if (!has(key))
-      return fallback;
-    require(at(key).is_number(), name(key) + " must be a number, got " + at(key).dump());
-    const double number = at(key).get<double>();
-    // Within float range: several values are stored as float.
-    require(std::isfinite(number) && std::fabs(number) < 1e30,
-            name(key) + " = " + at(key).dump() + " is out of range");
-    return number;
-  }
-  bool boolean(const std::string &key, bool fallback) const {
-    if (!has(key))
-      return fallback;
-    require(at(key).is_boolean(), name(key) + " must be true or false, got " + at(key).dump());
-    return at(key).get<bool>();
-  }
-  std::string text(const std::string &key, const std::string &fallback) const {
-    if (!has(key))
-      return fallback;
-    require(at(key).is_string(), name(key) + " must be a string, got " + at(key).dump());
-    return at(key).get<std::string>();
-  }
-  std::vector<std::string> strings(const std::string &key) const {
-    require(at(key).is_array(), name(key) + " must be a list of strings");
-    std::vector<std::string> out;
-    for (const auto &item : at(key)) {
-      require(item.is_string(), name(key) + " must be a list of strings");
-      out.push_back(item.get<std::string>());
-    }
-    return out;
-  }
-  std::vector<int64_t> integers(const std::string &key) const {
-    require(at(key).is_array(), name(key) + " must be a list of integers");
-    std::vector<int64_t> out;
-    for (const auto &item : at(key)) {
-      require(item.is_number_integer(), name(key) + " must be a list of integers");
-      out.push_back(item.get<int64_t>());
-    }
-    return out;
-  }
-  // Fails unless the key is absent or holds the one value transformers implements.
-  template <typename T>
-  void expect(const std::string &key, const T &supported, const std::string &why) const {
-    if (!has(key))
-      return;
-    bool same = false;
-    try {
-      same = at(key).get<T>() == supported;
-    } catch (const json::exception &) {
-    }
-    require(same, name(key) + " = " + at(key).dump() + " is not supported (" + why + ")");
-  }
-
-private:
-  const json &object_;
-  std::string prefix_;
-};
-
 int to_int(int64_t value, const std::string &what) {
   require(value >= 0 && value <= int64_t(1) << 30,
           what + " = " + std::to_string(value) + " is out of range");
   return int(value);
 }
 
-int64_t first_token_id(const Fields &fields, const std::string &key, int64_t fallback) {
+int64_t first_token_id(const JsonFields &fields, const std::string &key, int64_t fallback) {
   if (!fields.has(key))
     return fields.is_null(key) ? -1 : fallback;
   const json &value = fields.at(key);
@@ -145,9 +61,9 @@ int64_t first_token_id(const Fields &fields, const std::string &key, int64_t fal
 // 0/1 list (`sparse_attention_freq`, `moe_layer_freq`); when both are present they must agree
 // (transformers would silently take the names).
 template <typename Kind>
-std::vector<Kind> layer_kinds(const Fields &names_in, const std::string &names_key,
+std::vector<Kind> layer_kinds(const JsonFields &names_in, const std::string &names_key,
                               const std::map<std::string, Kind> &kind_of_name,
-                              const Fields *flags_in, const std::string &flags_key,
+                              const JsonFields *flags_in, const std::string &flags_key,
                               const Kind (&kind_of_flag)[2], int layers) {
   std::vector<Kind> from_names, from_flags;
   if (names_in.has(names_key)) {
@@ -182,7 +98,7 @@ std::vector<Kind> layer_kinds(const Fields &names_in, const std::string &names_k
 // RoPE as transformers builds it: theta and partial_rotary_factor from rope_parameters, else the
 // legacy top-level keys; rotated channels = int(head_dim * factor). transformers ignores
 // `rotary_dim`, so a legacy config whose rotary_dim disagrees is ambiguous and refused.
-void parse_rope(const Fields &text, bool legacy, ModelConfig &config) {
+void parse_rope(const JsonFields &text, bool legacy, ModelConfig &config) {
   require(!text.has("rope_scaling"),
           text.name("rope_scaling") + " is not supported (M3 uses plain RoPE, no scaling)");
   double theta = text.number("rope_theta", kDefaultRopeTheta);
@@ -190,7 +106,7 @@ void parse_rope(const Fields &text, bool legacy, ModelConfig &config) {
   if (text.has("rope_parameters")) {
     require(text.at("rope_parameters").is_object(),
             text.name("rope_parameters") + " must be an object");
-    Fields rope(text.at("rope_parameters"), "rope_parameters.");
+    JsonFields rope(text.at("rope_parameters"), "rope_parameters.");
     std::string type = rope.text("rope_type", rope.text("type", "default"));
     require(type == "default", rope.name("rope_type") + " = '" + type +
                                    "' is not supported (M3 uses plain RoPE, no scaling)");
@@ -212,7 +128,7 @@ void parse_rope(const Fields &text, bool legacy, ModelConfig &config) {
 
 // MSA indexer sizes: the legacy sparse_attention_config wins over the flat index_* keys, as in
 // transformers; the legacy-only knobs must hold the single values transformers hard-codes.
-void parse_indexer(const Fields &text, const Fields *sparse, ModelConfig &config) {
+void parse_indexer(const JsonFields &text, const JsonFields *sparse, ModelConfig &config) {
   auto pick = [&](const char *legacy_key, const char *flat_key, int64_t fallback) {
     int64_t value = text.integer(flat_key, fallback);
     if (sparse != nullptr)
@@ -250,7 +166,7 @@ void parse_indexer(const Fields &text, const Fields *sparse, ModelConfig &config
 }
 
 // Keys for features M3 does not have; transformers would ignore them and run something else.
-void reject_unsupported(const Fields &text) {
+void reject_unsupported(const JsonFields &text) {
   text.expect<bool>("attention_output_gate", false, "no output gate");
   text.expect<bool>("attention_bias", false, "no attention biases");
   text.expect<bool>("mlp_bias", false, "no MLP biases");
@@ -375,7 +291,7 @@ ModelConfig parse_model_config(const std::string &json_text) {
     fail(std::string("not valid JSON (") + error.what() + ")");
   }
   require(root.is_object(), "not a JSON object");
-  Fields top(root, "");
+  JsonFields top(root, "");
   // The top-level model_type decides; a VL config's text_config may carry another type
   // (the release bundles it as minimax_m2).
   const std::string model_type = top.text("model_type", "");
@@ -391,8 +307,8 @@ ModelConfig parse_model_config(const std::string &json_text) {
             "unsupported model_type '" + model_type +
                 "' (expected minimax_m3_vl or minimax_m3_vl_text)");
   }
-  Fields text(*text_json, prefix);
-  std::optional<Fields> sparse;
+  JsonFields text(*text_json, prefix);
+  std::optional<JsonFields> sparse;
   if (text.has("sparse_attention_config")) {
     require(text.at("sparse_attention_config").is_object(),
             text.name("sparse_attention_config") + " must be an object");

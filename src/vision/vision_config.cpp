@@ -4,32 +4,13 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_fields.h"
 #include "core/text_file.h"
 #include "model/config.h"
 
 namespace m3::vision {
 
-namespace {
-
 using nlohmann::json;
-
-int64_t integer(const json &object, const char *key, int64_t fallback, const char *where) {
-  if (!object.contains(key) || object[key].is_null())
-    return fallback;
-  require(object[key].is_number_integer(),
-          std::string("config.json ") + where + "." + key + " must be an integer");
-  return object[key].get<int64_t>();
-}
-
-double number(const json &object, const char *key, double fallback, const char *where) {
-  if (!object.contains(key) || object[key].is_null())
-    return fallback;
-  require(object[key].is_number(),
-          std::string("config.json ") + where + "." + key + " must be a number");
-  return object[key].get<double>();
-}
-
-} // namespace
 
 std::optional<VisionConfig> parse_vision_config(const std::string &json_text,
                                                 int64_t text_hidden_size) {
@@ -42,23 +23,22 @@ std::optional<VisionConfig> parse_vision_config(const std::string &json_text,
   if (!root.is_object() || !root.contains("vision_config") || !root["vision_config"].is_object())
     return std::nullopt;
   const json &v = root["vision_config"];
-  const char *where = "vision_config";
+  const JsonFields vision(v, "vision_config."), top(root, "");
   VisionConfig c;
-  c.hidden_size = int(integer(v, "hidden_size", 1280, where));
-  c.num_heads = int(integer(v, "num_attention_heads", 16, where));
-  c.num_layers = int(integer(v, "num_hidden_layers", 32, where));
-  c.intermediate_size = int(integer(v, "intermediate_size", 5120, where));
-  c.layer_norm_eps = float(number(v, "layer_norm_eps", 1e-5, where));
-  c.rope_theta = number(v, "rope_theta", 10000.0, where);
+  c.hidden_size = int(vision.integer("hidden_size", 1280));
+  c.num_heads = int(vision.integer("num_attention_heads", 16));
+  c.num_layers = int(vision.integer("num_hidden_layers", 32));
+  c.intermediate_size = int(vision.integer("intermediate_size", 5120));
+  c.layer_norm_eps = float(vision.number("layer_norm_eps", 1e-5));
+  c.rope_theta = vision.number("rope_theta", 10000.0);
   if (v.contains("rope_parameters") && v["rope_parameters"].is_object())
-    c.rope_theta = number(v["rope_parameters"], "rope_theta", c.rope_theta, "rope_parameters");
-  c.segment_max_frames = int(integer(v, "vision_segment_max_frames", 4, where));
+    c.rope_theta = JsonFields(v["rope_parameters"], "vision_config.rope_parameters.")
+                       .number("rope_theta", c.rope_theta);
+  c.segment_max_frames = int(vision.integer("vision_segment_max_frames", 4));
   c.text_hidden_size = text_hidden_size;
-  c.projector_hidden_size = integer(root, "projector_hidden_size", text_hidden_size, "top level");
-  c.image_token_id =
-      integer(root, "image_token_index", integer(root, "image_token_id", 200025, ""), "top level");
-  c.video_token_id =
-      integer(root, "video_token_index", integer(root, "video_token_id", 200026, ""), "top level");
+  c.projector_hidden_size = top.integer("projector_hidden_size", text_hidden_size);
+  c.image_token_id = top.integer("image_token_index", top.integer("image_token_id", 200025));
+  c.video_token_id = top.integer("video_token_index", top.integer("video_token_id", 200026));
 
   require(c.hidden_size > 0 && c.num_heads > 0 && c.hidden_size % c.num_heads == 0,
           "vision_config.hidden_size must be a positive multiple of num_attention_heads");
@@ -67,16 +47,16 @@ std::optional<VisionConfig> parse_vision_config(const std::string &json_text,
   require(c.num_layers >= 0 && c.intermediate_size > 0, "vision_config sizes must be positive");
   require(c.segment_max_frames > 0, "vision_config.vision_segment_max_frames must be positive");
   require(c.projector_hidden_size > 0, "projector_hidden_size must be positive");
-  const std::string act = v.value("hidden_act", std::string("gelu"));
+  const std::string act = vision.text("hidden_act", "gelu");
   require(act == "gelu", "vision_config.hidden_act '" + act + "' is not supported (gelu)");
-  const std::string projector_act = root.value("projector_hidden_act", std::string("gelu"));
+  const std::string projector_act = top.text("projector_hidden_act", "gelu");
   require(projector_act == "gelu",
           "projector_hidden_act '" + projector_act + "' is not supported (gelu)");
   for (const char *key : {"patch_size"})
-    require(integer(v, key, 14, where) == 14, std::string("vision_config.") + key + " must be 14");
+    require(vision.integer(key, 14) == 14, std::string("vision_config.") + key + " must be 14");
   for (const char *key : {"temporal_patch_size", "spatial_merge_size"})
-    require(integer(v, key, 2, where) == 2, std::string("vision_config.") + key + " must be 2");
-  require(integer(v, "num_channels", 3, where) == 3, "vision_config.num_channels must be 3");
+    require(vision.integer(key, 2) == 2, std::string("vision_config.") + key + " must be 2");
+  require(vision.integer("num_channels", 3) == 3, "vision_config.num_channels must be 3");
   if (v.contains("rope_mode"))
     require(v["rope_mode"] == "3d", "vision_config.rope_mode must be \"3d\"");
   return c;
