@@ -147,23 +147,9 @@ __device__ __forceinline__ void store_output_staged(WarpState &s, uint8_t *stage
                                                     __nv_bfloat16 *out, size_t row_stride,
                                                     float *lse, size_t lse_stride, int lane) {
   const int g = lane / 4, tig = lane % 4;
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 1);
-    s.l[r] += __shfl_xor_sync(0xffffffffu, s.l[r], 2);
-  }
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    const int head = g + 8 * r;
-    const float inverse = s.l[r] > 0.f ? 1.f / s.l[r] : 0.f;
-#pragma unroll
-    for (int nt = 0; nt < 16; ++nt)
-      *reinterpret_cast<uint32_t *>(stage + head * 256 + ((nt ^ g) << 4) + tig * 4) =
-          pack_bf16(s.o[nt][2 * r] * inverse, s.o[nt][2 * r + 1] * inverse);
-    if (tig == 0)
-      lse[head * lse_stride] =
-          s.l[r] > 0.f ? (s.m[r] + __log2f(s.l[r])) * 0.6931471805599453f : -INFINITY;
-  }
+  finish_output(s, lse, lse_stride, lane, [&](int head, int nt, uint32_t word) {
+    *reinterpret_cast<uint32_t *>(stage + head * 256 + ((nt ^ g) << 4) + tig * 4) = word;
+  });
   __syncwarp();
 #pragma unroll
   for (int k = 0; k < 8; ++k) {

@@ -41,11 +41,12 @@ __device__ __forceinline__ void reset_state(WarpState &s) {
   s.l[0] = s.l[1] = 0.f;
 }
 
-// Writes the normalised output of heads g and g + 8: out rows are [head, 128] with row_stride
-// elements between heads; lse entries lse_stride apart. A state that saw no key writes O = 0,
-// LSE = -inf.
-__device__ __forceinline__ void store_output(WarpState &s, __nv_bfloat16 *out, size_t row_stride,
-                                             float *lse, size_t lse_stride, int lane) {
+// Normalises the output of heads g and g + 8 and hands it to write(head, n_tile, word): word = the
+// bf16 pair of columns 8 n_tile + 2 tig, + 1; writes the LSE (entries lse_stride apart, if lse).
+// A state that saw no key gives O = 0, LSE = -inf.
+template <typename WriteWord>
+__device__ __forceinline__ void finish_output(WarpState &s, float *lse, size_t lse_stride, int lane,
+                                              WriteWord &&write) {
   const int g = lane / 4, tig = lane % 4;
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
@@ -56,15 +57,23 @@ __device__ __forceinline__ void store_output(WarpState &s, __nv_bfloat16 *out, s
   for (int r = 0; r < 2; ++r) {
     const int head = g + 8 * r;
     const float inverse = s.l[r] > 0.f ? 1.f / s.l[r] : 0.f;
-    __nv_bfloat16 *row = out + head * row_stride;
 #pragma unroll
     for (int nt = 0; nt < 16; ++nt)
-      *reinterpret_cast<uint32_t *>(row + nt * 8 + 2 * tig) =
-          pack_bf16(s.o[nt][2 * r] * inverse, s.o[nt][2 * r + 1] * inverse);
+      write(head, nt, pack_bf16(s.o[nt][2 * r] * inverse, s.o[nt][2 * r + 1] * inverse));
     if (lse != nullptr && tig == 0)
       lse[head * lse_stride] =
           s.l[r] > 0.f ? (s.m[r] + __log2f(s.l[r])) * 0.6931471805599453f : -INFINITY;
   }
+}
+
+// Writes the normalised output of heads g and g + 8: out rows are [head, 128] with row_stride
+// elements between heads.
+__device__ __forceinline__ void store_output(WarpState &s, __nv_bfloat16 *out, size_t row_stride,
+                                             float *lse, size_t lse_stride, int lane) {
+  const int tig = lane % 4;
+  finish_output(s, lse, lse_stride, lane, [&](int head, int nt, uint32_t word) {
+    *reinterpret_cast<uint32_t *>(out + head * row_stride + nt * 8 + 2 * tig) = word;
+  });
 }
 
 } // namespace m3::cuda::detail
