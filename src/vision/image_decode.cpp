@@ -14,6 +14,7 @@
 #include <iterator>
 
 #include "core/error.h"
+#include "vision/byte_cursor.h"
 
 namespace m3::vision {
 
@@ -37,18 +38,15 @@ void check_dimensions(const char *format, int64_t width, int64_t height,
 // ---------------------------------------------------------------------------- PNG
 
 struct PngInput {
-  const uint8_t *data;
-  size_t size;
-  size_t offset;
+  ByteCursor bytes;
   char message[160];
 };
 
 void png_read_bytes(png_structp png, png_bytep out, png_size_t count) {
   auto *input = static_cast<PngInput *>(png_get_io_ptr(png));
-  if (count > input->size - input->offset)
+  if (count > input->bytes.remaining())
     png_error(png, "truncated data");
-  std::memcpy(out, input->data + input->offset, count);
-  input->offset += count;
+  input->bytes.read(out, count);
 }
 
 void png_on_error(png_structp png, png_const_charp message) {
@@ -66,7 +64,7 @@ struct PngHandles {
 };
 
 RgbImage decode_png(const uint8_t *data, size_t size, const MediaLimits &limits) {
-  PngInput input{data, size, 0, ""};
+  PngInput input{{data, size}, ""};
   PngHandles h;
   h.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &input, png_on_error, png_on_warning);
   require(h.png != nullptr, "out of memory decoding a PNG image");
@@ -180,18 +178,8 @@ RgbImage decode_webp(const uint8_t *data, size_t size, const MediaLimits &limits
 
 // ---------------------------------------------------------------------------- GIF
 
-struct GifInput {
-  const uint8_t *data;
-  size_t size;
-  size_t offset;
-};
-
 int gif_read_bytes(GifFileType *gif, GifByteType *out, int count) {
-  auto *input = static_cast<GifInput *>(gif->UserData);
-  const size_t n = std::min(size_t(std::max(count, 0)), input->size - input->offset);
-  std::memcpy(out, input->data + input->offset, n);
-  input->offset += n;
-  return int(n);
+  return int(static_cast<ByteCursor *>(gif->UserData)->read(out, size_t(std::max(count, 0))));
 }
 
 struct GifHandle {
@@ -208,7 +196,7 @@ struct GifHandle {
 
 // The first frame, placed on the logical screen filled with the background colour.
 RgbImage decode_gif(const uint8_t *data, size_t size, const MediaLimits &limits) {
-  GifInput input{data, size, 0};
+  ByteCursor input{data, size};
   GifHandle h;
   int error = 0;
   h.gif = DGifOpen(&input, gif_read_bytes, &error);

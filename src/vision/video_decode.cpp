@@ -14,6 +14,7 @@ extern "C" {
 #include <string>
 
 #include "core/error.h"
+#include "vision/byte_cursor.h"
 
 namespace m3::vision {
 
@@ -21,33 +22,22 @@ namespace {
 
 constexpr int64_t kMaxDecodedFrames = 200000;
 
-struct MemoryInput {
-  const uint8_t *data;
-  size_t size;
-  size_t position;
-};
-
 int read_memory(void *opaque, uint8_t *buffer, int size) {
-  auto *in = static_cast<MemoryInput *>(opaque);
-  const size_t n = std::min(size_t(std::max(size, 0)), in->size - in->position);
-  if (n == 0)
-    return AVERROR_EOF;
-  std::memcpy(buffer, in->data + in->position, n);
-  in->position += n;
-  return int(n);
+  const size_t n = static_cast<ByteCursor *>(opaque)->read(buffer, size_t(std::max(size, 0)));
+  return n == 0 ? AVERROR_EOF : int(n);
 }
 
 int64_t seek_memory(void *opaque, int64_t offset, int whence) {
-  auto *in = static_cast<MemoryInput *>(opaque);
+  auto *in = static_cast<ByteCursor *>(opaque);
   if (whence == AVSEEK_SIZE)
     return int64_t(in->size);
-  const int64_t base = (whence & ~AVSEEK_FORCE) == SEEK_CUR   ? int64_t(in->position)
+  const int64_t base = (whence & ~AVSEEK_FORCE) == SEEK_CUR   ? int64_t(in->offset)
                        : (whence & ~AVSEEK_FORCE) == SEEK_END ? int64_t(in->size)
                                                               : 0;
   const int64_t target = base + offset;
   if (target < 0 || target > int64_t(in->size))
     return -1;
-  in->position = size_t(target);
+  in->offset = size_t(target);
   return target;
 }
 
@@ -75,7 +65,7 @@ struct AvHandles {
 class VideoReader {
 public:
   VideoReader(const std::vector<uint8_t> &bytes, const MediaLimits &limits)
-      : input_{bytes.data(), bytes.size(), 0}, limits_(limits) {
+      : input_{bytes.data(), bytes.size()}, limits_(limits) {
     av_log_set_level(AV_LOG_FATAL); // corrupt user input is reported as m3::Error, not logged
     AVIOContext *&io_ = h_.io;
     AVFormatContext *&format_ = h_.format;
@@ -153,7 +143,7 @@ public:
   }
 
 private:
-  MemoryInput input_;
+  ByteCursor input_;
   MediaLimits limits_;
   AvHandles h_;
   int stream_ = -1;
