@@ -80,8 +80,10 @@ Request make_engine_request(ServerContext &ctx, std::vector<int32_t> prompt,
                         " for the completion). Reduce the prompt or max_tokens.",
                     "max_tokens");
   }
-  for (int32_t id : ctx.model.stop_token_ids())
-    request.sampling.stop_token_ids.push_back(id);
+  // The end-of-turn token is the model's EOS: ignore_eos generates past it (as vLLM does).
+  if (!request.sampling.ignore_eos)
+    for (int32_t id : ctx.model.stop_token_ids())
+      request.sampling.stop_token_ids.push_back(id);
   request.prompt = std::move(prompt);
   return request;
 }

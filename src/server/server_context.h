@@ -84,7 +84,7 @@ int64_t unix_time();
 void check_admission(ServerContext &ctx, const std::string &model);
 
 // The engine request: checks the prompt against the context limit (400) and fills max_tokens
-// (default: the rest of the context) and the end-of-turn stop tokens.
+// (default: the rest of the context) and, unless ignore_eos, the end-of-turn stop tokens.
 Request make_engine_request(ServerContext &ctx, std::vector<int32_t> prompt,
                             const GenerationOptions &options);
 

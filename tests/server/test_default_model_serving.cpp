@@ -35,6 +35,12 @@ TEST(DefaultModelServing, AnswersAGreetingAndCallsAToolWhenGivenOne) {
   const std::string text = greeting["message"]["content"];
   EXPECT_GE(text.size(), 3u);
   EXPECT_EQ(text.find("]<]"), std::string::npos) << text;
+  // ignore_eos: the same greedy answer runs on past its end of turn to max_tokens.
+  const json past_the_end =
+      complete(server, {{"messages", {{{"role", "user"}, {"content", "Hello!"}}}},
+                        {"max_tokens", 40},
+                        {"ignore_eos", true}});
+  EXPECT_EQ(past_the_end["finish_reason"], "length") << past_the_end.dump();
 
   const json weather_tool = {{"type", "function"},
                              {"function",
