@@ -24,7 +24,7 @@ constexpr int kScoreThreads = 256;     // 8 warps
 constexpr int kScoreMaxRows = 128;     // (query, index head) rows per score CTA
 constexpr int kAttentionThreads = 128; // 4 warps, one query (x 16 heads) each at a time
 constexpr int kDenseQueriesPerCta = kAttentionThreads / 32;
-constexpr int kK2qQueriesPerCta = 64;              // queries gathered per CTA for one KV block
+constexpr int kK2qQueriesPerCta = 384;             // queries gathered per CTA for one KV block
 constexpr int kEdgeParts = kAttentionThreads / 32; // decode edge: one warp per quarter block
 constexpr int kTopkPerThread = 8; // candidate blocks held in registers per top-k thread
 
