@@ -156,18 +156,19 @@ RgbImage to_rgb(const AVFrame &frame) {
                      frame.height, AV_PIX_FMT_RGB24, SWS_BICUBIC, nullptr, nullptr, nullptr);
   require(sws != nullptr, "unsupported video pixel format");
   // swscale's SIMD paths may write past the end of a row: convert into aligned, padded rows
-  // (odd sizes from damaged streams included), then copy the pixels out.
+  // (odd sizes from damaged streams included), then close the gaps between the rows in place
+  // (one frame-sized buffer, not two: a frame may be 2^26 pixels).
   const size_t row_bytes = size_t(frame.width) * 3;
   const size_t stride = (row_bytes + 63) / 64 * 64;
-  std::vector<uint8_t> padded(stride * (size_t(frame.height) + 1) + 64);
-  uint8_t *planes[4] = {padded.data(), nullptr, nullptr, nullptr};
+  std::vector<uint8_t> pixels(stride * (size_t(frame.height) + 1) + 64);
+  uint8_t *planes[4] = {pixels.data(), nullptr, nullptr, nullptr};
   int strides[4] = {int(stride), 0, 0, 0};
   sws_scale(sws, frame.data, frame.linesize, 0, frame.height, planes, strides);
   sws_freeContext(sws);
-  RgbImage image{frame.width, frame.height, std::vector<uint8_t>(row_bytes * frame.height)};
-  for (int y = 0; y < frame.height; ++y)
-    std::memcpy(&image.pixels[size_t(y) * row_bytes], &padded[size_t(y) * stride], row_bytes);
-  return image;
+  for (int y = 1; y < frame.height; ++y)
+    std::memmove(&pixels[size_t(y) * row_bytes], &pixels[size_t(y) * stride], row_bytes);
+  pixels.resize(row_bytes * frame.height);
+  return {frame.width, frame.height, std::move(pixels)};
 }
 
 } // namespace
