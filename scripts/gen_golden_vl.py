@@ -131,42 +131,32 @@ class VisionSpec:
 def draw_vision_weights(vs, text_hidden, seed):
     """Release-named vision tower + projector + patch merge weights (float32 values; everything but
     the fp32 patch embedding is bf16-exact). Scales keep activations O(1) so the features matter."""
-    gen = torch.Generator().manual_seed(seed ^ 0xBEEF)
-
-    def normal(shape, std, mean=0.0):
-        return torch.randn(shape, generator=gen) * std + mean
-
-    def bf16(t):
-        return t.to(torch.bfloat16).float()
-
-    def linear(out_f, in_f, gain=1.0):
-        return bf16(normal((out_f, in_f), gain / math.sqrt(in_f)))
-
+    draw = ckpt.WeightDraws(seed ^ 0xBEEF)
     v, p = vs.hidden, VISION_PREFIX
-    w = {p + "embeddings.patch_embedding.weight": normal((v, 3, 2, 14, 14), 1.0 / math.sqrt(1176)),
-         p + "pre_layrnorm.weight": bf16(normal((v,), 0.1, 1.0)),
-         p + "pre_layrnorm.bias": bf16(normal((v,), 0.1))}
+    w = {p + "embeddings.patch_embedding.weight": draw.normal((v, 3, 2, 14, 14), 1.0 / math.sqrt(1176)),
+         p + "pre_layrnorm.weight": draw.bf16_normal((v,), 0.1, 1.0),
+         p + "pre_layrnorm.bias": draw.bf16_normal((v,), 0.1)}
     for i in range(vs.layers):
         q = f"{p}encoder.layers.{i}."
         for n in ("layer_norm1", "layer_norm2"):
-            w[q + n + ".weight"] = bf16(normal((v,), 0.1, 1.0))
-            w[q + n + ".bias"] = bf16(normal((v,), 0.1))
+            w[q + n + ".weight"] = draw.bf16_normal((v,), 0.1, 1.0)
+            w[q + n + ".bias"] = draw.bf16_normal((v,), 0.1)
         for n in ("q_proj", "k_proj", "v_proj", "out_proj"):
             # q/k gain 2: sharp enough attention that positions (RoPE) change the output visibly
-            w[q + f"self_attn.{n}.weight"] = linear(v, v, 2.0 if n in ("q_proj", "k_proj") else 1.0)
-            w[q + f"self_attn.{n}.bias"] = bf16(normal((v,), 0.1))
-        w[q + "mlp.fc1.weight"] = linear(vs.inter, v, 2.0)
-        w[q + "mlp.fc1.bias"] = bf16(normal((vs.inter,), 0.1))
-        w[q + "mlp.fc2.weight"] = linear(v, vs.inter)
-        w[q + "mlp.fc2.bias"] = bf16(normal((v,), 0.1))
-    w["multi_modal_projector.linear_1.weight"] = linear(vs.projector, v, 2.0)
-    w["multi_modal_projector.linear_1.bias"] = bf16(normal((vs.projector,), 0.1))
-    w["multi_modal_projector.linear_2.weight"] = linear(text_hidden, vs.projector)
-    w["multi_modal_projector.linear_2.bias"] = bf16(normal((text_hidden,), 0.1))
-    w["patch_merge_mlp.linear_1.weight"] = linear(vs.projector, 4 * text_hidden, 2.0)
-    w["patch_merge_mlp.linear_1.bias"] = bf16(normal((vs.projector,), 0.1))
-    w["patch_merge_mlp.linear_2.weight"] = linear(text_hidden, vs.projector, 1.5)
-    w["patch_merge_mlp.linear_2.bias"] = bf16(normal((text_hidden,), 0.1))
+            w[q + f"self_attn.{n}.weight"] = draw.linear(v, v, 2.0 if n in ("q_proj", "k_proj") else 1.0)
+            w[q + f"self_attn.{n}.bias"] = draw.bf16_normal((v,), 0.1)
+        w[q + "mlp.fc1.weight"] = draw.linear(vs.inter, v, 2.0)
+        w[q + "mlp.fc1.bias"] = draw.bf16_normal((vs.inter,), 0.1)
+        w[q + "mlp.fc2.weight"] = draw.linear(v, vs.inter)
+        w[q + "mlp.fc2.bias"] = draw.bf16_normal((v,), 0.1)
+    w["multi_modal_projector.linear_1.weight"] = draw.linear(vs.projector, v, 2.0)
+    w["multi_modal_projector.linear_1.bias"] = draw.bf16_normal((vs.projector,), 0.1)
+    w["multi_modal_projector.linear_2.weight"] = draw.linear(text_hidden, vs.projector)
+    w["multi_modal_projector.linear_2.bias"] = draw.bf16_normal((text_hidden,), 0.1)
+    w["patch_merge_mlp.linear_1.weight"] = draw.linear(vs.projector, 4 * text_hidden, 2.0)
+    w["patch_merge_mlp.linear_1.bias"] = draw.bf16_normal((vs.projector,), 0.1)
+    w["patch_merge_mlp.linear_2.weight"] = draw.linear(text_hidden, vs.projector, 1.5)
+    w["patch_merge_mlp.linear_2.bias"] = draw.bf16_normal((text_hidden,), 0.1)
     return w
 
 

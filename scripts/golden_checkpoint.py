@@ -78,60 +78,76 @@ def is_quantized_in_mxfp8(name, tensor):
     return not (name.endswith("embed_tokens.weight") or name.endswith("lm_head.weight"))
 
 
+def bf16(t):
+    """Rounded to bf16, kept as float32 (exactly representable in the stored dtype)."""
+    return t.to(torch.bfloat16).float()
+
+
+class WeightDraws:
+    """Random weights from one seeded CPU stream, drawn in call order (the fixtures' weights depend
+    on that order: add new draws after the existing ones)."""
+
+    def __init__(self, seed):
+        self.gen = torch.Generator().manual_seed(seed)
+
+    def normal(self, shape, std, mean=0.0):
+        return torch.randn(shape, generator=self.gen) * std + mean
+
+    def bf16_normal(self, shape, std, mean=0.0):
+        return bf16(self.normal(shape, std, mean))
+
+    def linear(self, out_features, in_features, gain=1.0):
+        """A bf16 [out, in] weight with std gain / sqrt(in): unit-scale inputs give O(gain) outputs."""
+        return self.bf16_normal((out_features, in_features), gain / math.sqrt(in_features))
+
+    def uniform(self, shape):
+        return torch.rand(shape, generator=self.gen)
+
+
 def draw_weights(spec, seed):
     """Release-named weights (without the `language_model.model.` prefix), as float32 values that
     are exactly representable in their stored dtype. Scales keep activations O(1) but make the
     SwiGLU clamp, the router and the block choice matter: gate/up pre-activations have std ~3
     (the +-7 clamp bites), router logits std ~2, q/k norms sharpen attention."""
-    gen = torch.Generator().manual_seed(seed)
-
-    def normal(shape, std, mean=0.0):
-        return torch.randn(shape, generator=gen) * std + mean
-
-    def bf16(t):
-        return t.to(torch.bfloat16).float()
-
-    def linear(out_features, in_features, gain=1.0):
-        return bf16(normal((out_features, in_features), gain / math.sqrt(in_features)))
-
+    draw = WeightDraws(seed)
     h, hd = spec.hidden, spec.head_dim
     w = {
-        "embed_tokens.weight": bf16(normal((spec.vocab, h), 1.0)),
-        "norm.weight": bf16(normal((h,), 0.1)),
-        "lm_head.weight": linear(spec.vocab, h, 2.0),
+        "embed_tokens.weight": draw.bf16_normal((spec.vocab, h), 1.0),
+        "norm.weight": draw.bf16_normal((h,), 0.1),
+        "lm_head.weight": draw.linear(spec.vocab, h, 2.0),
     }
     for i in range(spec.layers):
         p = f"layers.{i}."
-        w[p + "input_layernorm.weight"] = bf16(normal((h,), 0.1))
-        w[p + "post_attention_layernorm.weight"] = bf16(normal((h,), 0.1))
+        w[p + "input_layernorm.weight"] = draw.bf16_normal((h,), 0.1)
+        w[p + "post_attention_layernorm.weight"] = draw.bf16_normal((h,), 0.1)
         a = p + "self_attn."
-        w[a + "q_proj.weight"] = linear(spec.heads * hd, h)
-        w[a + "k_proj.weight"] = linear(spec.kv_heads * hd, h)
-        w[a + "v_proj.weight"] = linear(spec.kv_heads * hd, h)
-        w[a + "o_proj.weight"] = linear(h, spec.heads * hd)
-        w[a + "q_norm.weight"] = bf16(normal((hd,), 0.3, 0.5))
-        w[a + "k_norm.weight"] = bf16(normal((hd,), 0.3, 0.5))
+        w[a + "q_proj.weight"] = draw.linear(spec.heads * hd, h)
+        w[a + "k_proj.weight"] = draw.linear(spec.kv_heads * hd, h)
+        w[a + "v_proj.weight"] = draw.linear(spec.kv_heads * hd, h)
+        w[a + "o_proj.weight"] = draw.linear(h, spec.heads * hd)
+        w[a + "q_norm.weight"] = draw.bf16_normal((hd,), 0.3, 0.5)
+        w[a + "k_norm.weight"] = draw.bf16_normal((hd,), 0.3, 0.5)
         if spec.attn_kinds[i] == "sparse":
-            w[a + "index_q_proj.weight"] = linear(spec.kv_heads * hd, h)
-            w[a + "index_k_proj.weight"] = linear(hd, h)
-            w[a + "index_q_norm.weight"] = bf16(normal((hd,), 0.2))
-            w[a + "index_k_norm.weight"] = bf16(normal((hd,), 0.2))
+            w[a + "index_q_proj.weight"] = draw.linear(spec.kv_heads * hd, h)
+            w[a + "index_k_proj.weight"] = draw.linear(hd, h)
+            w[a + "index_q_norm.weight"] = draw.bf16_normal((hd,), 0.2)
+            w[a + "index_k_norm.weight"] = draw.bf16_normal((hd,), 0.2)
         if spec.mlp_kinds[i] == "dense":
-            w[p + "mlp.gate_proj.weight"] = linear(spec.dense_inter, h, 3.0)
-            w[p + "mlp.up_proj.weight"] = linear(spec.dense_inter, h, 3.0)
-            w[p + "mlp.down_proj.weight"] = linear(h, spec.dense_inter)
+            w[p + "mlp.gate_proj.weight"] = draw.linear(spec.dense_inter, h, 3.0)
+            w[p + "mlp.up_proj.weight"] = draw.linear(spec.dense_inter, h, 3.0)
+            w[p + "mlp.down_proj.weight"] = draw.linear(h, spec.dense_inter)
             continue
         m = p + "block_sparse_moe."
-        w[m + "gate.weight"] = normal((spec.experts, h), 2.0 / math.sqrt(h))
-        w[m + "e_score_correction_bias"] = (torch.rand((spec.experts,), generator=gen) - 0.5) * 0.5
+        w[m + "gate.weight"] = draw.normal((spec.experts, h), 2.0 / math.sqrt(h))
+        w[m + "e_score_correction_bias"] = (draw.uniform((spec.experts,)) - 0.5) * 0.5
         for e in range(spec.experts):
             x = f"{m}experts.{e}."
-            w[x + "w1.weight"] = linear(spec.expert_inter, h, 3.0)
-            w[x + "w3.weight"] = linear(spec.expert_inter, h, 3.0)
-            w[x + "w2.weight"] = linear(h, spec.expert_inter)
-        w[m + "shared_experts.gate_proj.weight"] = linear(spec.shared_inter, h, 3.0)
-        w[m + "shared_experts.up_proj.weight"] = linear(spec.shared_inter, h, 3.0)
-        w[m + "shared_experts.down_proj.weight"] = linear(h, spec.shared_inter)
+            w[x + "w1.weight"] = draw.linear(spec.expert_inter, h, 3.0)
+            w[x + "w3.weight"] = draw.linear(spec.expert_inter, h, 3.0)
+            w[x + "w2.weight"] = draw.linear(h, spec.expert_inter)
+        w[m + "shared_experts.gate_proj.weight"] = draw.linear(spec.shared_inter, h, 3.0)
+        w[m + "shared_experts.up_proj.weight"] = draw.linear(spec.shared_inter, h, 3.0)
+        w[m + "shared_experts.down_proj.weight"] = draw.linear(h, spec.shared_inter)
     return w
 
 
