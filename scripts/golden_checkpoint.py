@@ -3,7 +3,9 @@
 Draws the weights of a small model in the release tensor naming (m3-model.md section 7.1), rounds
 them to bf16 (router weight and correction bias stay fp32), quantizes to MXFP8, and writes
 config.json (legacy or transformers style) plus safetensors files (single or sharded).
-Needs torch and safetensors (the GPU machine); nothing here calls transformers.
+Needs torch and safetensors (the GPU machine); nothing here calls transformers. After a change to
+the drawing, scripts/check_weight_draws.py shows whether the committed fixtures still come out bit
+for bit.
 """
 
 import dataclasses
