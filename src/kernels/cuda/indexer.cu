@@ -1,11 +1,11 @@
 // MSA indexer, part 1: block scores. For every (query, index head) row and logical block b of its
 // work item, score[row, b] = max over the block's keys j <= position of <index_q[row], index_k[j]>
 // (fp32 accumulation). With e4m3 keys the query is rounded to e4m3 too (RNE, saturating: MSA's
-// "Q8KV8 indexer") and both feed the fp8 MMA. Index-K blocks stream through a 3-stage cp.async
-// pipeline; the CTA holds up to 128 rows (32 queries x 4 heads) so prefill reuses each block.
-// Two kernels: full tiles (prefill, > 64 rows) run on wgmma, two warpgroups of 64 rows against
-// each 128-key block; small tiles (decode) on mma.sync, a warp multiplying 16 rows by 8 keys at a
-// time, warps splitting the keys when there are few rows.
+// "Q8KV8 indexer") and both feed the fp8 MMA. Index-K blocks stream through a cp.async ring; the
+// CTA holds many rows so prefill reuses each block. Two kernels: full tiles (prefill, up to 256
+// rows = 64 queries x 4 heads) run on wgmma, four warpgroups of 64 rows against each 128-key
+// block; small tiles (decode, up to 64 rows) on mma.sync, a warp multiplying 16 rows by 8 keys at
+// a time, warps splitting the keys when there are few rows.
 #include <cuda_fp8.h>
 
 #include "kernels/cuda/dependent_launch.cuh"
@@ -21,9 +21,11 @@ constexpr int kWarps = kScoreThreads / 32;
 template <IndexKeyType kType> struct KeyTraits;
 template <> struct KeyTraits<IndexKeyType::kBF16> {
   static constexpr int kRowBytes = kIndexHeadDim * 2;
+  static constexpr int kBlocksPerSync = 2; // wgmma kernel: 6 stages of 32 KB
 };
 template <> struct KeyTraits<IndexKeyType::kFP8E4M3> {
   static constexpr int kRowBytes = kIndexHeadDim;
+  static constexpr int kBlocksPerSync = 4; // 12 stages of 16 KB
 };
 
 __device__ __forceinline__ uint32_t load_pair(const __nv_bfloat16 *p) {
@@ -167,15 +169,22 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_kernel(ScorePar
   }
 }
 
-// Full tiles on wgmma: warp w holds rows 16w..16w+15, so each warpgroup multiplies its 64 rows by
-// the block's 128 keys (K-major B from the 128-byte-swizzled stage) and every row's block max
-// comes out of one quad of lanes.
+// Full tiles on wgmma: four warpgroups of 64 rows (warp w holds rows 16w..16w+15) each multiply
+// their rows by the block's 128 keys (K-major B from the 128-byte-swizzled stage), so each block
+// read from L2 feeds 256 rows; every row's block max comes out of one quad of lanes. Blocks go in
+// groups of kBlocksPerSync through a ring of three groups of stages with one barrier per group:
+// within a group a warpgroup runs ahead into its next block's MMA while the others finish their
+// max-pool, so the tensor cores wait for the slowest warpgroup once per group, not per block.
+constexpr int kWideRingGroups = 3;
+
 template <IndexKeyType kType>
-__global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_wgmma_kernel(ScoreParams p) {
+__global__ void __launch_bounds__(kScoreWideThreads, 1) score_blocks_wgmma_kernel(ScoreParams p) {
   begin_dependent_grid();
   constexpr int kRowBytes = KeyTraits<kType>::kRowBytes;
   constexpr int kChunksPerRow = kRowBytes / 16;
   constexpr int kTileBytes = kBlockSize * kRowBytes;
+  constexpr int kBlocksPerSync = KeyTraits<kType>::kBlocksPerSync;
+  constexpr int kStagesWide = kWideRingGroups * kBlocksPerSync;
   extern __shared__ uint8_t smem_raw[];
   // wgmma's 128-byte swizzle repeats every 1024 bytes: align the stages to that.
   const uint32_t tiles = (smem_address(smem_raw) + 1023) & ~1023u;
@@ -183,6 +192,8 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_wgmma_kernel(Sc
   const IndexerWork w = p.work[blockIdx.x];
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int g = lane / 4, tig = lane % 4;
+  // A warpgroup whose rows all lie past the item's (a short tile) only helps load and sync.
+  const bool warpgroup_active = (warp / 4) * 64 < w.query_count * p.num_heads;
   int position[2];
   uint32_t a[8][4];
   load_index_query<kType>(a, position, p, w, warp * 16, true, g, tig);
@@ -193,26 +204,33 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_wgmma_kernel(Sc
   const int32_t *page_table = p.page_tables + size_t(w.sequence) * p.page_table_stride;
   const uint8_t *keys = static_cast<const uint8_t *>(p.index_keys);
   const int num_blocks = w.block_end - w.block_begin;
-  auto issue = [&](int i) {
-    if (i < num_blocks) {
-      const uint32_t tile = tiles + (i % kStages) * kTileBytes;
-      const uint8_t *global = keys + size_t(page_table[w.block_begin + i]) * kTileBytes;
-      for (int c = threadIdx.x; c < kBlockSize * kChunksPerRow; c += blockDim.x)
-        cp_async_16(tile + sw128_offset(c / kChunksPerRow, c % kChunksPerRow, kBlockSize),
-                    global + size_t(c) * 16);
+  // The pages of the group copied next, read a group ahead so that no warp waits for the page
+  // table between the barrier and its MMAs.
+  int pages[kBlocksPerSync];
+  auto read_pages = [&](int group) {
+#pragma unroll
+    for (int j = 0; j < kBlocksPerSync; ++j) {
+      const int i = group * kBlocksPerSync + j;
+      pages[j] = i < num_blocks ? page_table[w.block_begin + i] : 0;
+    }
+  };
+  auto issue_group = [&](int group) { // block i into stage i % kStagesWide
+#pragma unroll
+    for (int j = 0; j < kBlocksPerSync; ++j) {
+      const int i = group * kBlocksPerSync + j;
+      if (i < num_blocks) {
+        const uint32_t tile = tiles + (i % kStagesWide) * kTileBytes;
+        const uint8_t *global = keys + size_t(pages[j]) * kTileBytes;
+        for (int c = threadIdx.x; c < kBlockSize * kChunksPerRow; c += blockDim.x)
+          cp_async_16(tile + sw128_offset(c / kChunksPerRow, c % kChunksPerRow, kBlockSize),
+                      global + size_t(c) * 16);
+      }
     }
     cp_async_commit();
   };
-  issue(0);
-  issue(1);
-  pin_registers(a);
-  for (int i = 0; i < num_blocks; ++i) {
-    issue(i + 2);
-    cp_async_wait<2>();
-    fence_proxy_async_shared();
-    __syncthreads();
+  auto score_block = [&](int i) {
     const int block = w.block_begin + i;
-    const uint32_t tile = tiles + (i % kStages) * kTileBytes;
+    const uint32_t tile = tiles + (i % kStagesWide) * kTileBytes;
     float acc[16][4];
     wgmma_fence();
     if constexpr (kType == IndexKeyType::kBF16) {
@@ -229,14 +247,21 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_wgmma_kernel(Sc
     wgmma_commit();
     wgmma_wait_all();
     float best[2] = {-INFINITY, -INFINITY};
+    const int first_key = block * kBlockSize;
+    if (first_key + kBlockSize - 1 <= min(position[0], position[1])) { // no key to mask
 #pragma unroll
-    for (int nt = 0; nt < 16; ++nt)
+      for (int nt = 0; nt < 16; ++nt)
 #pragma unroll
-      for (int c = 0; c < 4; ++c) {
-        const int key = block * kBlockSize + nt * 8 + 2 * tig + (c & 1);
-        if (key <= position[c / 2])
+        for (int c = 0; c < 4; ++c)
           best[c / 2] = fmaxf(best[c / 2], acc[nt][c]);
-      }
+    } else {
+#pragma unroll
+      for (int nt = 0; nt < 16; ++nt)
+#pragma unroll
+        for (int c = 0; c < 4; ++c)
+          if (first_key + nt * 8 + 2 * tig + (c & 1) <= position[c / 2])
+            best[c / 2] = fmaxf(best[c / 2], acc[nt][c]);
+    }
 #pragma unroll
     for (int half = 0; half < 2; ++half) {
       best[half] = fmaxf(best[half], __shfl_xor_sync(0xffffffffu, best[half], 1));
@@ -246,17 +271,37 @@ __global__ void __launch_bounds__(kScoreThreads, 2) score_blocks_wgmma_kernel(Sc
                            p.score_stride +
                        block] = best[half];
     }
-    __syncthreads(); // every warpgroup is done with this stage before it is refilled
+  };
+  static_assert(kWideRingGroups == 3, "the loop below keeps two groups of copies in flight");
+  read_pages(0);
+  issue_group(0);
+  read_pages(1);
+  issue_group(1);
+  read_pages(2);
+  pin_registers(a);
+  for (int group = 0; group * kBlocksPerSync < num_blocks; ++group) {
+    cp_async_wait<1>(); // this group's copies landed; the next group's may still be in flight
+    fence_proxy_async_shared();
+    // Every thread's copies of this group are visible, and every warpgroup is done with the
+    // previous group (wgmma waited), whose stages the group after next now refills.
+    __syncthreads();
+    issue_group(group + 2);
+    read_pages(group + 3);
+    if (warpgroup_active)
+      for (int i = group * kBlocksPerSync; i < min(num_blocks, (group + 1) * kBlocksPerSync); ++i)
+        score_block(i);
   }
 }
 
 template <IndexKeyType kType>
 void launch_typed(const ScoreParams &params, int num_work, int max_rows, cudaStream_t stream) {
   if (max_rows > kScoreMaxRows / 2) {
-    const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + 1024; // + alignment
+    const int smem = kWideRingGroups * KeyTraits<kType>::kBlocksPerSync * kBlockSize *
+                         KeyTraits<kType>::kRowBytes +
+                     1024; // + alignment
     M3_CUDA_CHECK(cudaFuncSetAttribute(score_blocks_wgmma_kernel<kType>,
                                        cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-    launch_dependent(score_blocks_wgmma_kernel<kType>, num_work, kScoreThreads, smem, stream,
+    launch_dependent(score_blocks_wgmma_kernel<kType>, num_work, kScoreWideThreads, smem, stream,
                      params);
   } else {
     const int smem = kStages * kBlockSize * KeyTraits<kType>::kRowBytes + kWarps * 16 * 4;

@@ -21,7 +21,9 @@ inline void check_cuda(cudaError_t status, const char *what, const char *file, i
 #define M3_CUDA_CHECK_LAUNCH() M3_CUDA_CHECK(cudaGetLastError())
 
 constexpr int kScoreThreads = 256;     // 8 warps
-constexpr int kScoreMaxRows = 128;     // (query, index head) rows per score CTA
+constexpr int kScoreMaxRows = 128;     // (query, index head) rows per small (mma.sync) score CTA
+constexpr int kScoreWideThreads = 512; // 4 warpgroups
+constexpr int kScoreWideRows = 256;    // rows per full (wgmma) score CTA: one 64-row tile per group
 constexpr int kAttentionThreads = 128; // 4 warps, one query (x 16 heads) each at a time
 constexpr int kDenseQueriesPerCta = kAttentionThreads / 32;
 constexpr int kK2qQueriesPerCta = 384;             // queries gathered per CTA for one KV block
@@ -39,7 +41,8 @@ struct ScoreParams {
   float *block_scores = nullptr; // [num_queries, num_heads, score_stride]
   int32_t score_stride = 0;
 };
-// max_rows: the most (query, head) rows of any work item; full tiles (> 64) run on wgmma.
+// max_rows: the most (query, head) rows of any work item; beyond kScoreMaxRows / 2 (prefill) the
+// items hold up to kScoreWideRows rows and run on wgmma.
 void launch_score_blocks(const ScoreParams &params, IndexKeyType type, int num_work, int max_rows,
                          cudaStream_t stream);
 

@@ -87,18 +87,28 @@ MsaPlan::MsaPlan(const BatchShape &batch, cudaStream_t stream) {
                 page_tables.begin() + size_t(s) * max_blocks_);
 
   const int64_t target_ctas = 2 * int64_t(sm_count());
-  // Indexer: tiles of up to 128 (query, head) rows, each over blocks [0, last local block].
-  const int queries_per_tile = detail::kScoreMaxRows / num_kv_heads_;
+  // Indexer: tiles of up to kScoreMaxRows (query, head) rows, each over blocks [0, last local
+  // block]; when any tile has more than half that (prefill, the wgmma kernel), tiles of up to
+  // kScoreWideRows instead, so that each index-K block loaded feeds twice the MMA.
   std::vector<IndexerWork> tiles;
   int64_t longest = 0;
-  for (int32_t s = 0, row = 0; s < num_sequences_; row += batch.q_lens[s], ++s)
-    for (int32_t q = 0; q < batch.q_lens[s]; q += queries_per_tile) {
-      const int32_t count = std::min(queries_per_tile, batch.q_lens[s] - q);
-      const int32_t blocks = query_position[row + q + count - 1] / kBlockSize + 1;
-      tiles.push_back({s, row + q, count, 0, blocks});
-      longest = std::max<int64_t>(longest, blocks);
-      indexer_max_rows_ = std::max(indexer_max_rows_, count * num_kv_heads_);
-    }
+  auto make_tiles = [&](int rows_per_tile) {
+    const int queries_per_tile = rows_per_tile / num_kv_heads_;
+    tiles.clear();
+    longest = 0;
+    indexer_max_rows_ = 0;
+    for (int32_t s = 0, row = 0; s < num_sequences_; row += batch.q_lens[s], ++s)
+      for (int32_t q = 0; q < batch.q_lens[s]; q += queries_per_tile) {
+        const int32_t count = std::min(queries_per_tile, batch.q_lens[s] - q);
+        const int32_t blocks = query_position[row + q + count - 1] / kBlockSize + 1;
+        tiles.push_back({s, row + q, count, 0, blocks});
+        longest = std::max<int64_t>(longest, blocks);
+        indexer_max_rows_ = std::max(indexer_max_rows_, count * num_kv_heads_);
+      }
+  };
+  make_tiles(detail::kScoreMaxRows);
+  if (indexer_max_rows_ > detail::kScoreMaxRows / 2)
+    make_tiles(detail::kScoreWideRows);
   // Split long decode rows so one wave of resident CTAs (2 per SM) streams the index keys.
   const int32_t index_chunk = chunk_size_for(int64_t(tiles.size()), longest, target_ctas);
   std::vector<IndexerWork> indexer_work;
@@ -106,6 +116,12 @@ MsaPlan::MsaPlan(const BatchShape &batch, cudaStream_t stream) {
     for (int32_t b = 0; b < t.block_end; b += index_chunk)
       indexer_work.push_back(
           {t.sequence, t.query_begin, t.query_count, b, std::min(t.block_end, b + index_chunk)});
+  // Longest items first (CTAs start roughly in grid order): the last wave holds the short causal
+  // tiles, not a wave of the longest ones.
+  std::stable_sort(indexer_work.begin(), indexer_work.end(),
+                   [](const IndexerWork &a, const IndexerWork &b) {
+                     return a.block_end - a.block_begin > b.block_end - b.block_begin;
+                   });
   num_indexer_work_ = int32_t(indexer_work.size());
 
   // Dense attention: tiles of kDenseQueriesPerCta queries per KV head, split along blocks when
