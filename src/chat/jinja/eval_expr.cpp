@@ -1,5 +1,6 @@
 // Expression evaluation with Python semantics for arithmetic, comparison and truthiness.
 #include <cmath>
+#include <optional>
 
 #include "chat/jinja/ast.h"
 #include "chat/jinja/builtins.h"
@@ -69,6 +70,16 @@ Value arithmetic(const std::string &op, const Value &a, const Value &b) {
   if (!a.is_number() || !b.is_number())
     unsupported(op, a, b);
   bool ints = is_integral(a) && is_integral(b);
+  // + - * in the operands' own arithmetic (Python int or float).
+  const auto add_sub_mul = [&op](auto x, auto y) -> std::optional<Value> {
+    if (op == "+")
+      return Value(x + y);
+    if (op == "-")
+      return Value(x - y);
+    if (op == "*")
+      return Value(x * y);
+    return std::nullopt;
+  };
   if (op == "/") {
     if (b.as_double() == 0)
       fail("division by zero");
@@ -76,12 +87,8 @@ Value arithmetic(const std::string &op, const Value &a, const Value &b) {
   }
   if (ints) {
     int64_t x = integral(a), y = integral(b);
-    if (op == "+")
-      return Value(x + y);
-    if (op == "-")
-      return Value(x - y);
-    if (op == "*")
-      return Value(x * y);
+    if (auto value = add_sub_mul(x, y))
+      return *value;
     if (op == "//" || op == "%") {
       if (y == 0)
         fail("integer division or modulo by zero");
@@ -99,12 +106,8 @@ Value arithmetic(const std::string &op, const Value &a, const Value &b) {
     }
   }
   double x = a.as_double(), y = b.as_double();
-  if (op == "+")
-    return Value(x + y);
-  if (op == "-")
-    return Value(x - y);
-  if (op == "*")
-    return Value(x * y);
+  if (auto value = add_sub_mul(x, y))
+    return *value;
   if (op == "**")
     return Value(std::pow(x, y));
   if (y == 0)
