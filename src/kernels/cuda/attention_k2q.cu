@@ -43,32 +43,29 @@ struct K2qWork {
   const int32_t *entries; // query * 16 + slot
 };
 
+// The last index i in [0, count) with sorted[i] <= value (sorted ascending, sorted[0] <= value).
+__device__ __forceinline__ int last_at_most(const int32_t *sorted, int count, int value) {
+  int lo = 0, hi = count;
+  while (hi - lo > 1) {
+    const int mid = (lo + hi) / 2;
+    if (sorted[mid] <= value)
+      lo = mid;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 __device__ __forceinline__ bool resolve_work(const AttentionParams &p, K2qWork &w) {
   const int num_rows = p.num_kv_heads * p.total_blocks;
   const int cta = blockIdx.x;
   if (cta >= p.k2q_cta_start[num_rows])
     return false;
-  int lo = 0, hi = num_rows; // last row with cta_start[row] <= cta
-  while (hi - lo > 1) {
-    const int mid = (lo + hi) / 2;
-    if (p.k2q_cta_start[mid] <= cta)
-      lo = mid;
-    else
-      hi = mid;
-  }
-  const int row = lo;
+  const int row = last_at_most(p.k2q_cta_start, num_rows, cta);
   w.kv_head = row / p.total_blocks;
   const int global_block = row % p.total_blocks;
-  int s_lo = 0, s_hi = p.num_sequences;
-  while (s_hi - s_lo > 1) {
-    const int mid = (s_lo + s_hi) / 2;
-    if (p.block_offset[mid] <= global_block)
-      s_lo = mid;
-    else
-      s_hi = mid;
-  }
-  w.sequence = s_lo;
-  w.block = global_block - p.block_offset[s_lo];
+  w.sequence = last_at_most(p.block_offset, p.num_sequences, global_block);
+  w.block = global_block - p.block_offset[w.sequence];
   const int first = p.k2q_row_start[row] + (cta - p.k2q_cta_start[row]) * kK2qQueriesPerCta;
   w.count = min(kK2qQueriesPerCta, p.k2q_row_start[row + 1] - first);
   w.entries = p.k2q_entries + first;
